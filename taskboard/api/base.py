@@ -1,0 +1,154 @@
+"""The flask-smorest pieces every API module uses: blueprint, auth, pagination, errors."""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Callable
+from copy import deepcopy
+from functools import wraps
+from typing import Any
+
+import marshmallow as ma
+from flask import g, request
+from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.error_handler import ErrorSchema
+from flask_smorest.pagination import PaginationParameters
+from werkzeug.http import HTTP_STATUS_CODES
+
+from ..errors import DomainError, Forbidden, Unauthorized
+from ..models import User
+from ..services import tokens
+from ..services.tokens import Principal
+
+PER_PAGE_DEFAULT = 20
+PER_PAGE_MAX = 100
+
+WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "description": "The authentication scheme to use: `Bearer`.",
+        "schema": {"type": "string"},
+    }
+}
+
+
+class PaginationQuerySchema(ma.Schema):
+    """`page` from 1 and `per_page` from 1 to 100 (default 20)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page_size = ma.fields.Integer(
+        data_key="per_page",
+        load_default=PER_PAGE_DEFAULT,
+        validate=ma.validate.Range(min=1, max=PER_PAGE_MAX),
+    )
+
+    @ma.post_load
+    def make_paginator(self, data: dict[str, int], **kwargs: Any) -> PaginationParameters:
+        return PaginationParameters(**data)
+
+
+def error_payload(code: int, message: str | None = None, errors: Any = None) -> dict[str, Any]:
+    """flask-smorest's error shape: {code, status, message?, errors?}."""
+    payload: dict[str, Any] = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error")}
+    if message:
+        payload["message"] = message
+    if errors:
+        payload["errors"] = errors
+    return payload
+
+
+def domain_error_response(error: DomainError) -> tuple[dict[str, Any], int, dict[str, str]]:
+    errors = None
+    if error.status == 422 and error.field:
+        errors = {"json": {error.field: [error.message]}}
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    return error_payload(error.status, error.message, errors), error.status, headers
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint with `per_page` pagination and bearer-token auth."""
+
+    def paginate(self, pager: Any = None, **_: Any) -> Callable:  # type: ignore[override]
+        """Inject `pagination_parameters` and set the X-Pagination header from its item_count."""
+        status = 422
+        parameters = {"in": "query", "schema": PaginationQuerySchema}
+
+        def decorator(func: Callable) -> Callable:
+            @wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                page_params = self.PAGINATION_ARGUMENTS_PARSER.parse(
+                    PaginationQuerySchema(), request, location="query"
+                )
+                kwargs["pagination_parameters"] = page_params
+                items = func(*args, **kwargs)
+                items, headers = self._set_pagination_metadata(page_params, items, None)
+                return items, 200, headers
+
+            wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+            wrapper._apidoc["pagination"] = {
+                "parameters": parameters,
+                "response": {status: http.HTTPStatus(status).name},
+            }
+            return wrapper
+
+        return decorator
+
+    def errors(self, *codes: int) -> Callable:
+        """Document error answers (flask-smorest's error shape) for the given status codes."""
+
+        def decorator(func: Callable) -> Callable:
+            for code in codes:
+                headers = WWW_AUTHENTICATE if code == 401 else None
+                func = self.alt_response(
+                    code,
+                    schema=ErrorSchema,
+                    description=http.HTTPStatus(code).phrase,
+                    headers=headers,
+                )(func)
+            return func
+
+        return decorator
+
+    def auth(self, *, personal: bool = True) -> Callable:
+        """Require a bearer token; `personal=False` refuses personal tokens with 403.
+
+        A personal token with the `read` scope gets 403 on every method but GET.
+        """
+
+        def decorator(func: Callable) -> Callable:
+            @wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                principal = authenticate_request()
+                if principal.personal is not None:
+                    if not personal:
+                        raise Forbidden("Personal tokens cannot do this; log in with a password.")
+                    if request.method not in ("GET", "HEAD", "OPTIONS") and not principal.can_write:
+                        raise Forbidden("This token has the read scope only.")
+                return func(*args, **kwargs)
+
+            wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
+            # A read-scope token is refused on writes, and personal tokens where not allowed.
+            may_forbid = not personal or func.__name__.lower() != "get"
+            return self.errors(*((401, 403) if may_forbid else (401,)))(wrapper)
+
+        return decorator
+
+
+def authenticate_request() -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send an access token: 'Authorization: Bearer <token>'.")
+    principal = tokens.authenticate_bearer(token.strip())
+    g.principal = principal
+    return principal
+
+
+def current_principal() -> Principal:
+    return g.principal
+
+
+def current_user() -> User:
+    return g.principal.user

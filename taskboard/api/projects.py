@@ -1,0 +1,101 @@
+"""Projects and members: /projects/…"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+
+from ..models import Project, User
+from ..services import projects
+from . import schemas as s
+from .base import Blueprint, current_user
+
+blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects and members")
+
+
+@blp.route("/projects")
+class Projects(MethodView):
+    @blp.auth()
+    @blp.response(200, s.ProjectSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters: Any) -> list[Project]:
+        """The projects the caller is a member of"""
+        page = projects.list_for_member(
+            current_user(),
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = page.total
+        return page.items
+
+    @blp.auth()
+    @blp.arguments(s.ProjectCreateSchema)
+    @blp.response(201, s.ProjectSchema)
+    def post(self, body: dict[str, Any]) -> Project:
+        """Create a project owned by the caller"""
+        return projects.create(current_user(), body["title"], body.get("description"))
+
+
+@blp.route("/projects/<uuid:project_id>")
+class ProjectItem(MethodView):
+    @blp.auth()
+    @blp.response(200, s.ProjectSchema)
+    @blp.errors(404)
+    def get(self, project_id: uuid.UUID) -> Project:
+        """One project"""
+        return projects.get_for_member(current_user(), project_id)
+
+    @blp.auth()
+    @blp.arguments(s.ProjectPatchSchema)
+    @blp.response(200, s.ProjectSchema)
+    @blp.errors(404)
+    def patch(self, body: dict[str, Any], project_id: uuid.UUID) -> Project:
+        """Rename or describe a project (owner only)"""
+        if "description" in body and body["description"] is None:
+            body["description"] = ""
+        return projects.update(current_user(), project_id, **body)
+
+    @blp.auth()
+    @blp.response(204)
+    @blp.errors(404)
+    def delete(self, project_id: uuid.UUID) -> None:
+        """Delete a project and its tasks (owner only)"""
+        projects.delete_project(current_user(), project_id)
+
+
+@blp.route("/projects/<uuid:project_id>/members")
+class Members(MethodView):
+    @blp.auth()
+    @blp.response(200, s.UserSchema(many=True))
+    @blp.paginate()
+    @blp.errors(404)
+    def get(self, project_id: uuid.UUID, pagination_parameters: Any) -> list[User]:
+        """The project's members"""
+        page = projects.list_members(
+            current_user(),
+            project_id,
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = page.total
+        return page.items
+
+    @blp.auth()
+    @blp.arguments(s.MemberAddSchema)
+    @blp.response(201, s.UserSchema)
+    @blp.errors(404, 409)
+    def post(self, body: dict[str, Any], project_id: uuid.UUID) -> User:
+        """Add a member by email (owner only)"""
+        return projects.add_member(current_user(), project_id, body["email"])
+
+
+@blp.route("/projects/<uuid:project_id>/members/<uuid:user_id>")
+class Member(MethodView):
+    @blp.auth()
+    @blp.response(204)
+    @blp.errors(404, 409)
+    def delete(self, project_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        """Remove a member and unassign them from the project's tasks (owner only)"""
+        projects.remove_member(current_user(), project_id, user_id)

@@ -1,0 +1,252 @@
+"""The wire format: every request and response body of /api/v1, and so the OpenAPI document.
+
+Schemas check types and shapes; the services check the rules (lengths, membership, …),
+so the pages and the API answer alike. Limits are repeated here only as documentation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from ..models import SCOPES, STATUSES
+
+UUID_RE = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean: true or false, not "yes" or 1."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+def text(max_len: int, *, min_len: int = 0, **kwargs: Any) -> fields.String:
+    metadata = {"maxLength": max_len}
+    if min_len:
+        metadata["minLength"] = min_len
+    return fields.String(metadata=metadata, **kwargs)
+
+
+class Schema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+# People and tokens --------------------------------------------------------------------
+
+
+class UserSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    email = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+
+
+class MeSchema(UserSchema):
+    notifications = fields.Boolean(dump_only=True)
+
+
+class RegisterSchema(Schema):
+    email = fields.Email(required=True, metadata={"maxLength": 254})
+    name = text(255, min_len=1, required=True)
+    password = text(128, min_len=8, required=True, load_only=True)
+
+
+class CredentialsSchema(Schema):
+    email = fields.String(required=True, metadata={"maxLength": 254})
+    password = fields.String(required=True, load_only=True, metadata={"maxLength": 128})
+
+
+class RefreshSchema(Schema):
+    refresh_token = fields.String(required=True, load_only=True, metadata={"maxLength": 200})
+
+
+class TokenPairSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"enum": ["Bearer"]})
+    expires_in = fields.Integer(
+        required=True, metadata={"description": "Seconds until the access token expires."}
+    )
+
+
+class MePatchSchema(Schema):
+    name = text(255, min_len=1)
+    notifications = StrictBoolean()
+    password = text(128, min_len=8, load_only=True)
+    current_password = fields.String(load_only=True, metadata={"maxLength": 128})
+
+
+class PersonalTokenSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    name = fields.String(dump_only=True)
+    scope = fields.String(dump_only=True, metadata={"enum": list(SCOPES)})
+    created_at = fields.DateTime(dump_only=True)
+    last_used_at = fields.DateTime(dump_only=True, allow_none=True)
+    expires_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class PersonalTokenCreatedSchema(PersonalTokenSchema):
+    token = fields.String(dump_only=True, metadata={"description": "The secret, shown this once."})
+
+
+class PersonalTokenCreateSchema(Schema):
+    name = text(100, min_len=1, required=True)
+    scope = fields.String(required=True, validate=validate.OneOf(SCOPES))
+    expires_in_days = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=365),
+        metadata={"description": "Days until the token expires; none: no expiry."},
+    )
+
+
+# Projects --------------------------------------------------------------------------
+
+
+class ProjectSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    title = fields.String(dump_only=True)
+    description = fields.String(dump_only=True)
+    owner = fields.Nested(UserSchema, dump_only=True)
+    members = fields.List(fields.Nested(UserSchema), dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class ProjectCreateSchema(Schema):
+    title = text(255, min_len=1, required=True)
+    description = text(10_000, allow_none=True)
+
+
+class ProjectPatchSchema(Schema):
+    title = text(255, min_len=1)
+    description = text(10_000, allow_none=True)
+
+
+class MemberAddSchema(Schema):
+    email = fields.String(required=True, metadata={"maxLength": 254, "format": "email"})
+
+
+# Tasks -----------------------------------------------------------------------------
+
+DueDate = fields.AwareDateTime
+
+
+class TaskSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    project_id = fields.UUID(dump_only=True)
+    title = fields.String(dump_only=True)
+    description = fields.String(dump_only=True)
+    status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
+    position = fields.Integer(dump_only=True)
+    assignees = fields.List(fields.Nested(UserSchema), dump_only=True)
+    due_date = fields.DateTime(dump_only=True, allow_none=True)
+    created_by = fields.Nested(UserSchema, dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class TaskCreateSchema(Schema):
+    title = text(255, min_len=1, required=True)
+    description = text(10_000, allow_none=True)
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    assignee_ids = fields.List(fields.UUID())
+    due_date = DueDate(allow_none=True, metadata={"description": "ISO 8601 with an offset."})
+
+
+class TaskPatchSchema(Schema):
+    title = text(255, min_len=1)
+    description = text(10_000, allow_none=True)
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    position = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "0-based; past the end of the column means the end."},
+    )
+    assignee_ids = fields.List(fields.UUID())
+    due_date = DueDate(
+        allow_none=True, metadata={"description": "ISO 8601 with an offset; null clears it."}
+    )
+
+
+class AssigneeFilter(fields.String):
+    """`me` or a user id."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if value == "me":
+            return value
+        try:
+            return uuid.UUID(value)
+        except ValueError as exc:
+            raise ma.ValidationError("Must be 'me' or a user id.") from exc
+
+
+class TaskQuerySchema(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    assignee = AssigneeFilter(
+        metadata={"description": "`me` or a user id.", "pattern": f"^me$|{UUID_RE}"}
+    )
+    q = fields.String(
+        validate=validate.Length(max=255),
+        metadata={"description": "Text in the title or description."},
+    )
+    due_before = DueDate(metadata={"description": "Exclusive upper bound, with an offset."})
+    due_after = DueDate(metadata={"description": "Exclusive lower bound, with an offset."})
+    overdue = fields.Boolean(
+        metadata={"description": "true: due in the past and not done; false: everything else."}
+    )
+
+
+# Comments and history --------------------------------------------------------------
+
+
+class CommentSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    task_id = fields.UUID(dump_only=True)
+    author = fields.Nested(UserSchema, dump_only=True)
+    body = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class CommentCreateSchema(Schema):
+    body = text(10_000, min_len=1, required=True)
+
+
+class ActivitySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    task_id = fields.UUID(dump_only=True)
+    actor = fields.Nested(UserSchema, dump_only=True)
+    verb = fields.String(
+        dump_only=True,
+        metadata={
+            "enum": [
+                "created",
+                "title_changed",
+                "description_changed",
+                "status_changed",
+                "assignee_added",
+                "assignee_removed",
+                "due_date_changed",
+                "commented",
+            ]
+        },
+    )
+    detail = fields.Dict(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    database = fields.String()
+    queue = fields.String()

@@ -1,0 +1,140 @@
+"""Tasks, comments and history: /projects/{id}/tasks, /tasks/…"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+
+from ..models import Activity, Comment, Task
+from ..services import tasks
+from ..services.tasks import TaskFilter
+from . import schemas as s
+from .base import Blueprint, current_user
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="Tasks, comments and history")
+
+
+def task_filter(query: dict[str, Any]) -> TaskFilter:
+    """The query string's filters, with `assignee=me` resolved to the caller."""
+    if query.get("assignee") == "me":
+        query = {**query, "assignee": current_user().id}
+    return TaskFilter(**query)
+
+
+@blp.route("/projects/<uuid:project_id>/tasks")
+class ProjectTasks(MethodView):
+    @blp.auth()
+    @blp.arguments(s.TaskQuerySchema, location="query")
+    @blp.response(200, s.TaskSchema(many=True))
+    @blp.paginate()
+    @blp.errors(404)
+    def get(
+        self, query: dict[str, Any], project_id: uuid.UUID, pagination_parameters: Any
+    ) -> list[Task]:
+        """The project's tasks, by status then position"""
+        page = tasks.list_for_project(
+            current_user(),
+            project_id,
+            task_filter(query),
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = page.total
+        return page.items
+
+    @blp.auth()
+    @blp.arguments(s.TaskCreateSchema)
+    @blp.response(201, s.TaskSchema)
+    @blp.errors(404)
+    def post(self, body: dict[str, Any], project_id: uuid.UUID) -> Task:
+        """Create a task at the end of its column"""
+        return tasks.create(current_user(), project_id, **body)
+
+
+@blp.route("/tasks")
+class MyTasks(MethodView):
+    @blp.auth()
+    @blp.arguments(s.TaskQuerySchema, location="query")
+    @blp.response(200, s.TaskSchema(many=True))
+    @blp.paginate()
+    def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[Task]:
+        """Tasks across the caller's projects (`assignee=me` for the caller's own)"""
+        page = tasks.list_for_user(
+            current_user(),
+            task_filter(query),
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = page.total
+        return page.items
+
+
+@blp.route("/tasks/<uuid:task_id>")
+class TaskItem(MethodView):
+    @blp.auth()
+    @blp.response(200, s.TaskSchema)
+    @blp.errors(404)
+    def get(self, task_id: uuid.UUID) -> Task:
+        """One task"""
+        return tasks.get_for_member(current_user(), task_id)
+
+    @blp.auth()
+    @blp.arguments(s.TaskPatchSchema)
+    @blp.response(200, s.TaskSchema)
+    @blp.errors(404)
+    def patch(self, body: dict[str, Any], task_id: uuid.UUID) -> Task:
+        """Edit, move, assign or (with `due_date: null`) clear the due date of a task"""
+        return tasks.update(current_user(), task_id, **body)
+
+    @blp.auth()
+    @blp.response(204)
+    @blp.errors(404)
+    def delete(self, task_id: uuid.UUID) -> None:
+        """Delete a task"""
+        tasks.delete_task(current_user(), task_id)
+
+
+@blp.route("/tasks/<uuid:task_id>/comments")
+class Comments(MethodView):
+    @blp.auth()
+    @blp.response(200, s.CommentSchema(many=True))
+    @blp.paginate()
+    @blp.errors(404)
+    def get(self, task_id: uuid.UUID, pagination_parameters: Any) -> list[Comment]:
+        """The task's comments, oldest first"""
+        page = tasks.list_comments(
+            current_user(),
+            task_id,
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = page.total
+        return page.items
+
+    @blp.auth()
+    @blp.arguments(s.CommentCreateSchema)
+    @blp.response(201, s.CommentSchema)
+    @blp.errors(404)
+    def post(self, body: dict[str, Any], task_id: uuid.UUID) -> Comment:
+        """Comment on a task"""
+        return tasks.add_comment(current_user(), task_id, body["body"])
+
+
+@blp.route("/tasks/<uuid:task_id>/activity")
+class History(MethodView):
+    @blp.auth()
+    @blp.response(200, s.ActivitySchema(many=True))
+    @blp.paginate()
+    @blp.errors(404)
+    def get(self, task_id: uuid.UUID, pagination_parameters: Any) -> list[Activity]:
+        """The task's history, newest first"""
+        page = tasks.list_activity(
+            current_user(),
+            task_id,
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = page.total
+        return page.items

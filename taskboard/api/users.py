@@ -1,0 +1,101 @@
+"""Accounts and tokens: /auth/…, /users/me, /users/me/tokens."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+
+from ..models import PersonalToken, User
+from ..services import accounts, tokens
+from . import schemas as s
+from .base import Blueprint, current_principal, current_user
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and tokens")
+
+
+@blp.route("/auth/register")
+class Register(MethodView):
+    @blp.arguments(s.RegisterSchema)
+    @blp.response(201, s.UserSchema)
+    @blp.errors(409)
+    def post(self, body: dict[str, Any]) -> User:
+        """Create an account"""
+        return accounts.register(body["email"], body["name"], body["password"])
+
+
+@blp.route("/auth/tokens")
+class Tokens(MethodView):
+    @blp.arguments(s.CredentialsSchema)
+    @blp.response(201, s.TokenPairSchema)
+    @blp.errors(401, 429)
+    def post(self, body: dict[str, Any]) -> tokens.TokenPair:
+        """Log in: trade email and password for an access and a refresh token"""
+        user = accounts.authenticate(body["email"], body["password"])
+        return tokens.issue_pair(user)
+
+    @blp.auth(personal=False)
+    @blp.response(204)
+    def delete(self) -> None:
+        """Log out: revoke this access token and its refresh token"""
+        tokens.revoke_grant(current_principal().grant_id)
+
+
+@blp.route("/auth/tokens/refresh")
+class Refresh(MethodView):
+    @blp.arguments(s.RefreshSchema)
+    @blp.response(201, s.TokenPairSchema)
+    @blp.errors(401, 429)
+    def post(self, body: dict[str, Any]) -> tokens.TokenPair:
+        """Trade a refresh token for a new pair; the old refresh token stops working"""
+        return tokens.refresh_pair(body["refresh_token"])
+
+
+@blp.route("/users/me")
+class Me(MethodView):
+    @blp.auth()
+    @blp.response(200, s.MeSchema)
+    def get(self) -> User:
+        """The caller's account"""
+        return current_user()
+
+    @blp.auth(personal=False)
+    @blp.arguments(s.MePatchSchema)
+    @blp.response(200, s.MeSchema)
+    def patch(self, body: dict[str, Any]) -> User:
+        """Change name, notification preference or password (with the current one)"""
+        principal = current_principal()
+        return accounts.update_profile(principal.user, keep_grant=principal.grant_id, **body)
+
+
+@blp.route("/users/me/tokens")
+class PersonalTokens(MethodView):
+    @blp.auth(personal=False)
+    @blp.response(200, s.PersonalTokenSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters: Any) -> list[PersonalToken]:
+        """The caller's personal tokens, newest first (never the secret)"""
+        items = tokens.list_personal(current_user())
+        pagination_parameters.item_count = len(items)
+        first = pagination_parameters.first_item
+        return items[first : first + pagination_parameters.page_size]
+
+    @blp.auth(personal=False)
+    @blp.arguments(s.PersonalTokenCreateSchema)
+    @blp.response(201, s.PersonalTokenCreatedSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a personal token for scripts; the secret is shown this once"""
+        token, secret = tokens.create_personal(current_user(), **body)
+        shown = {name: getattr(token, name) for name in s.PersonalTokenSchema().fields}
+        return {**shown, "token": secret}
+
+
+@blp.route("/users/me/tokens/<uuid:token_id>")
+class PersonalTokenItem(MethodView):
+    @blp.auth(personal=False)
+    @blp.response(204)
+    @blp.errors(404)
+    def delete(self, token_id: uuid.UUID) -> None:
+        """Revoke a personal token"""
+        tokens.revoke_personal(current_user(), token_id)

@@ -1,0 +1,40 @@
+"""Domain errors raised by the services; each interface maps them to its own answer."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    default_message = "Bad request."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        self.message = message or self.default_message
+        self.field = field
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    status = 404
+    default_message = "Not found."
+
+
+class Forbidden(DomainError):
+    status = 403
+    default_message = "You are not allowed to do this."
+
+
+class Conflict(DomainError):
+    status = 409
+    default_message = "This conflicts with the current state."
+
+
+class Invalid(DomainError):
+    """Input that is well-formed but breaks a rule; `field` names the culprit."""
+
+    status = 422
+    default_message = "Invalid input."
+
+
+class Unauthorized(DomainError):
+    status = 401
+    default_message = "Authentication required."

@@ -1,0 +1,62 @@
+"""Extensions, created unbound here and bound to the app in the factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request
+from flask_login import LoginManager
+from flask_mail import Mail
+from flask_migrate import Migrate
+from flask_smorest import Api as SmorestApi
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+from werkzeug.exceptions import HTTPException
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+mail = Mail()
+
+
+def wants_json() -> bool:
+    """API paths and clients that ask for JSON get JSON errors; pages get HTML."""
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api, whose app-wide HTTPException handler answers pages in HTML."""
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        if not wants_json():
+            return render_error_page(error.code or 500, error.description)
+        payload, code, headers = super().handle_http_exception(error)
+        if code == 401:
+            headers = {**headers, "WWW-Authenticate": "Bearer"}
+        return payload, code, headers
+
+
+def render_error_page(code: int, message: str | None = None) -> Any:
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+api = Api()

@@ -1,0 +1,146 @@
+"""Accounts: registration, credentials, profile."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from ..extensions import db
+from ..models import User
+from . import tokens
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+BAD_CREDENTIALS = "Invalid email or password."
+
+_dummy_hash: str | None = None
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password_rules(password: str, field: str = "password") -> None:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise Invalid(
+            f"Password must be between {PASSWORD_MIN} and {PASSWORD_MAX} characters.",
+            field=field,
+        )
+
+
+def check_name(name: str, field: str = "name") -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 255:
+        raise Invalid("Name must be between 1 and 255 characters.", field=field)
+    return name
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _verify_against_dummy(password: str) -> None:
+    """Spend the same time on an unknown email as on a wrong password."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password("not-a-real-password")
+    check_password_hash(_dummy_hash, password)
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def get_user(user_id: uuid.UUID) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def email_taken(email: str, *, except_user: uuid.UUID | None = None) -> bool:
+    query = select(func.count()).select_from(User).where(User.email == normalise_email(email))
+    if except_user is not None:
+        query = query.where(User.id != except_user)
+    return bool(db.session.scalar(query))
+
+
+def register(
+    email: str, name: str, password: str, *, is_admin: bool = False, commit: bool = True
+) -> User:
+    """Create an account; the email must not be in use, whatever its case."""
+    email = normalise_email(email)
+    name = check_name(name)
+    check_password_rules(password)
+    if email_taken(email):
+        raise Conflict("An account with this email already exists.", field="email")
+    user = User(email=email, name=name, password_hash=hash_password(password), is_admin=is_admin)
+    db.session.add(user)
+    if commit:
+        try:
+            db.session.commit()
+        except IntegrityError as exc:
+            db.session.rollback()
+            raise Conflict("An account with this email already exists.", field="email") from exc
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """The user with these credentials, or Unauthorized with one message for every failure."""
+    user = find_by_email(email)
+    if user is None:
+        _verify_against_dummy(password)
+        raise Unauthorized(BAD_CREDENTIALS)
+    if not check_password_hash(user.password_hash, password) or not user.is_active:
+        raise Unauthorized(BAD_CREDENTIALS)
+    return user
+
+
+def update_profile(
+    actor: User,
+    *,
+    name: str | None = None,
+    notifications: bool | None = None,
+    password: str | None = None,
+    current_password: str | None = None,
+    keep_grant: uuid.UUID | None = None,
+) -> User:
+    """Change name, notification preference and/or password (the latter needs the current one).
+
+    A new password ends every other session and access token of the user.
+    """
+    if password is not None:
+        if not current_password:
+            raise Invalid("Give your current password to set a new one.", field="current_password")
+        check_password_rules(password)
+        if not check_password_hash(actor.password_hash, current_password):
+            raise Forbidden("The current password is wrong.")
+    elif current_password is not None:
+        raise Invalid("current_password is only needed to set a new password.", field="password")
+    if name is not None:
+        actor.name = check_name(name)
+    if notifications is not None:
+        actor.notifications = notifications
+    if password is not None:
+        actor.password_hash = hash_password(password)
+        actor.session_version += 1
+        tokens.revoke_all(actor, keep_grant=keep_grant, personal=False)
+    db.session.commit()
+    return actor
+
+
+def load_session_user(session_id: str) -> User | None:
+    """The user behind a login session id (`<uuid>:<session_version>`), if still valid."""
+    user_id, _, version = session_id.partition(":")
+    try:
+        user = db.session.get(User, uuid.UUID(user_id))
+    except ValueError:
+        return None
+    if user is None or not user.is_active or str(user.session_version) != version:
+        return None
+    return user

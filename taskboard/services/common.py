@@ -1,0 +1,32 @@
+"""Small helpers shared by the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from ..errors import Invalid
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+
+
+def clean_text(value: str | None, field: str, label: str, *, min_len: int, max_len: int) -> str:
+    """Strip surrounding whitespace and check the length, naming the field on failure."""
+    value = (value or "").strip()
+    if len(value) < min_len or len(value) > max_len:
+        if min_len and not value:
+            raise Invalid(f"{label} must not be empty.", field=field)
+        raise Invalid(f"{label} must be at most {max_len} characters.", field=field)
+    return value
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern that matches `text` literally anywhere (escape character: backslash)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

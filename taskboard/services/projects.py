@@ -1,0 +1,191 @@
+"""Projects and their members. To a non-member a project does not exist."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..extensions import db
+from ..models import Activity, Comment, Membership, Project, Task, TaskAssignee, User, utcnow
+from . import accounts
+from .common import Page, clean_text
+
+TITLE_MAX = 255
+DESCRIPTION_MAX = 10_000
+PROJECT_NOT_FOUND = "No such project."
+
+
+def _loaded() -> tuple:
+    return (joinedload(Project.owner), selectinload(Project.members))
+
+
+def check_title(title: str | None) -> str:
+    return clean_text(title, "title", "Title", min_len=1, max_len=TITLE_MAX)
+
+
+def check_description(description: str | None) -> str:
+    return clean_text(description, "description", "Description", min_len=0, max_len=DESCRIPTION_MAX)
+
+
+def is_member(user_id: uuid.UUID, project_id: uuid.UUID) -> bool:
+    return db.session.get(Membership, (project_id, user_id)) is not None
+
+
+def get_for_member(actor: User, project_id: uuid.UUID, *, load: bool = True) -> Project:
+    """The project if the actor is a member; NotFound otherwise."""
+    query = (
+        select(Project)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Project.id == project_id, Membership.user_id == actor.id)
+    )
+    if load:
+        query = query.options(*_loaded())
+    project = db.session.scalar(query)
+    if project is None:
+        raise NotFound(PROJECT_NOT_FOUND)
+    return project
+
+
+def get_for_owner(actor: User, project_id: uuid.UUID) -> Project:
+    """The project if the actor owns it; Forbidden for other members, NotFound for the rest."""
+    project = get_for_member(actor, project_id)
+    if project.owner_id != actor.id:
+        raise Forbidden("Only the project owner can do this.")
+    return project
+
+
+def list_for_member(actor: User, *, offset: int = 0, limit: int | None = None) -> Page[Project]:
+    base = (
+        select(Project)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Membership.user_id == actor.id)
+    )
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    query = base.options(*_loaded()).order_by(Project.created_at, Project.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return Page(list(db.session.scalars(query)), total)
+
+
+def create(actor: User, title: str, description: str | None = None) -> Project:
+    now = utcnow()
+    project = Project(
+        title=check_title(title),
+        description=check_description(description),
+        owner_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(project)
+    db.session.flush()
+    db.session.add(Membership(project_id=project.id, user_id=actor.id, created_at=now))
+    db.session.commit()
+    return get_for_member(actor, project.id)
+
+
+def update(
+    actor: User,
+    project_id: uuid.UUID,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+) -> Project:
+    project = get_for_owner(actor, project_id)
+    changed = False
+    if title is not None:
+        project.title = check_title(title)
+        changed = True
+    if description is not None:
+        project.description = check_description(description)
+        changed = True
+    if changed:
+        project.updated_at = utcnow()
+    db.session.commit()
+    return project
+
+
+def delete_project(actor: User, project_id: uuid.UUID) -> None:
+    """Delete the project with its tasks, comments and history."""
+    project = get_for_owner(actor, project_id)
+    task_ids = select(Task.id).where(Task.project_id == project.id)
+    # Explicit deletes so SQLite without foreign-key cascades behaves like PostgreSQL.
+    db.session.execute(delete(TaskAssignee).where(TaskAssignee.task_id.in_(task_ids)))
+    db.session.execute(delete(Activity).where(Activity.task_id.in_(task_ids)))
+    db.session.execute(delete(Comment).where(Comment.task_id.in_(task_ids)))
+    db.session.execute(delete(Task).where(Task.project_id == project.id))
+    db.session.execute(delete(Membership).where(Membership.project_id == project.id))
+    db.session.delete(project)
+    db.session.commit()
+
+
+def list_members(
+    actor: User, project_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
+) -> Page[User]:
+    get_for_member(actor, project_id, load=False)
+    base = (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == project_id)
+    )
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    query = base.order_by(Membership.created_at, User.email).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return Page(list(db.session.scalars(query)), total)
+
+
+def add_member(actor: User, project_id: uuid.UUID, email: str) -> User:
+    project = get_for_owner(actor, project_id)
+    user = accounts.find_by_email(email)
+    if user is None or not user.is_active:
+        raise Invalid("No user with this email.", field="email")
+    if is_member(user.id, project.id):
+        raise Conflict("This user is already a member.", field="email")
+    db.session.add(Membership(project_id=project.id, user_id=user.id))
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("This user is already a member.", field="email") from exc
+    return user
+
+
+def remove_member(actor: User, project_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """Remove a member and unassign them from the project's tasks (recorded per task)."""
+    project = get_for_owner(actor, project_id)
+    membership = db.session.get(Membership, (project.id, user_id))
+    if membership is None:
+        raise NotFound("This user is not a member of the project.")
+    if user_id == project.owner_id:
+        raise Conflict("The project owner cannot be removed.")
+    member = db.session.get(User, user_id)
+    assigned = list(
+        db.session.scalars(
+            select(TaskAssignee.task_id)
+            .join(Task, Task.id == TaskAssignee.task_id)
+            .where(Task.project_id == project.id, TaskAssignee.user_id == user_id)
+        )
+    )
+    now = utcnow()
+    for task_id in assigned:
+        db.session.add(
+            Activity(
+                task_id=task_id,
+                actor_id=actor.id,
+                verb="assignee_removed",
+                detail={"user_id": str(user_id), "name": member.name if member else ""},
+                created_at=now,
+            )
+        )
+    if assigned:
+        db.session.execute(
+            delete(TaskAssignee).where(
+                TaskAssignee.user_id == user_id, TaskAssignee.task_id.in_(assigned)
+            )
+        )
+    db.session.delete(membership)
+    db.session.commit()

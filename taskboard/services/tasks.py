@@ -1,0 +1,408 @@
+"""Tasks (cards): create, edit, move, assign, delete — and the history of each change.
+
+Positions are 0..n-1 inside each (project, status) column; every write that changes a
+column first locks the project row, so concurrent moves cannot interleave.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..errors import Invalid, NotFound
+from ..extensions import db
+from ..models import (
+    STATUSES,
+    Activity,
+    Comment,
+    Membership,
+    Project,
+    Task,
+    TaskAssignee,
+    User,
+    utcnow,
+)
+from . import projects
+from .common import Page, clean_text, like_pattern
+
+TITLE_MAX = 255
+DESCRIPTION_MAX = 10_000
+COMMENT_MAX = 10_000
+TASK_NOT_FOUND = "No such task."
+UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    status: str | None = None
+    assignee: uuid.UUID | None = None
+    q: str | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    overdue: bool | None = None
+
+    def apply(self, query: Select, now: datetime) -> Select:
+        if self.status is not None:
+            query = query.where(Task.status == self.status)
+        if self.assignee is not None:
+            query = query.where(
+                Task.id.in_(
+                    select(TaskAssignee.task_id).where(TaskAssignee.user_id == self.assignee)
+                )
+            )
+        if self.q:
+            pattern = like_pattern(self.q.lower())
+            query = query.where(
+                or_(
+                    func.lower(Task.title).like(pattern, escape="\\"),
+                    func.lower(Task.description).like(pattern, escape="\\"),
+                )
+            )
+        if self.due_before is not None:
+            query = query.where(Task.due_date < self.due_before)
+        if self.due_after is not None:
+            query = query.where(Task.due_date > self.due_after)
+        if self.overdue is True:
+            query = query.where(Task.due_date < now, Task.status != "done")
+        elif self.overdue is False:
+            query = query.where(
+                or_(Task.due_date.is_(None), Task.due_date >= now, Task.status == "done")
+            )
+        return query
+
+
+def _with_people() -> tuple:
+    return (joinedload(Task.created_by), selectinload(Task.assignees))
+
+
+def check_title(title: str | None) -> str:
+    return clean_text(title, "title", "Title", min_len=1, max_len=TITLE_MAX)
+
+
+def check_description(description: str | None) -> str:
+    return clean_text(description, "description", "Description", min_len=0, max_len=DESCRIPTION_MAX)
+
+
+def check_status(status: str) -> str:
+    if status not in STATUSES:
+        raise Invalid(f"Status must be one of: {', '.join(STATUSES)}.", field="status")
+    return status
+
+
+def check_due_date(due_date: datetime | None) -> datetime | None:
+    if due_date is not None and due_date.tzinfo is None:
+        raise Invalid("Due date must carry a timezone offset.", field="due_date")
+    return due_date
+
+
+def _record(task_id: uuid.UUID, actor: User, verb: str, now: datetime, **detail: Any) -> None:
+    db.session.add(
+        Activity(task_id=task_id, actor_id=actor.id, verb=verb, detail=detail, created_at=now)
+    )
+
+
+def _lock_board(project_id: uuid.UUID) -> None:
+    """Serialise writers of one board (row lock on PostgreSQL; SQLite locks the whole file)."""
+    db.session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+
+
+def _column_size(project_id: uuid.UUID, status: str) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Task)
+            .where(Task.project_id == project_id, Task.status == status)
+        )
+        or 0
+    )
+
+
+def _shift(project_id: uuid.UUID, status: str, lower: int, upper: int | None, by: int) -> None:
+    """Add `by` to the position of the cards at lower ≤ position (< upper) in one column."""
+    query = sql_update(Task).where(
+        Task.project_id == project_id, Task.status == status, Task.position >= lower
+    )
+    if upper is not None:
+        query = query.where(Task.position < upper)
+    db.session.execute(
+        query.values(position=Task.position + by).execution_options(synchronize_session=False)
+    )
+
+
+def _members(project_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> list[User]:
+    """The users for these ids, all of whom must be members of the project."""
+    wanted = list(dict.fromkeys(user_ids))
+    if not wanted:
+        return []
+    found = {
+        user.id: user
+        for user in db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.project_id == project_id, User.id.in_(wanted))
+        )
+    }
+    missing = [str(uid) for uid in wanted if uid not in found]
+    if missing:
+        raise Invalid(
+            "Assignees must be members of the project; not members: " + ", ".join(missing) + ".",
+            field="assignee_ids",
+        )
+    return [found[uid] for uid in wanted]
+
+
+def _visible(actor: User) -> Select:
+    return (
+        select(Task)
+        .join(Membership, Membership.project_id == Task.project_id)
+        .where(Membership.user_id == actor.id)
+    )
+
+
+def get_for_member(actor: User, task_id: uuid.UUID) -> Task:
+    task = db.session.scalar(_visible(actor).where(Task.id == task_id).options(*_with_people()))
+    if task is None:
+        raise NotFound(TASK_NOT_FOUND)
+    return task
+
+
+def _page(query: Select, offset: int, limit: int | None) -> Page[Task]:
+    """One query for the page and its total (a window count), one for the assignees."""
+    counted = query.add_columns(func.count().over().label("total")).offset(offset)
+    if limit is not None:
+        counted = counted.limit(limit)
+    rows = db.session.execute(counted.options(*_with_people())).all()
+    if rows:
+        return Page([row[0] for row in rows], rows[0].total)
+    if offset == 0:
+        return Page([], 0)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return Page([], total or 0)
+
+
+def list_for_project(
+    actor: User,
+    project_id: uuid.UUID,
+    filters: TaskFilter,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Page[Task]:
+    """The project's tasks in board order: by status, then position."""
+    projects.get_for_member(actor, project_id, load=False)
+    query = filters.apply(select(Task).where(Task.project_id == project_id), utcnow())
+    return _page(query.order_by(Task.status, Task.position, Task.id), offset, limit)
+
+
+def list_for_user(
+    actor: User, filters: TaskFilter, *, offset: int = 0, limit: int | None = None
+) -> Page[Task]:
+    """Tasks across every project of the actor: by status, then soonest due, then position."""
+    query = filters.apply(_visible(actor), utcnow())
+    query = query.order_by(
+        Task.status, Task.due_date.is_(None), Task.due_date, Task.position, Task.id
+    )
+    return _page(query, offset, limit)
+
+
+def create(
+    actor: User,
+    project_id: uuid.UUID,
+    *,
+    title: str,
+    description: str | None = None,
+    status: str = "todo",
+    assignee_ids: Iterable[uuid.UUID] = (),
+    due_date: datetime | None = None,
+) -> Task:
+    """Create a card at the end of its column."""
+    projects.get_for_member(actor, project_id, load=False)
+    title = check_title(title)
+    description = check_description(description)
+    status = check_status(status)
+    due_date = check_due_date(due_date)
+    assignees = _members(project_id, assignee_ids)
+    _lock_board(project_id)
+    now = utcnow()
+    task = Task(
+        project_id=project_id,
+        title=title,
+        description=description,
+        status=status,
+        position=_column_size(project_id, status),
+        due_date=due_date,
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    task.assignees = assignees
+    db.session.add(task)
+    db.session.flush()
+    _record(task.id, actor, "created", now, title=title, status=status)
+    for user in assignees:
+        _record(task.id, actor, "assignee_added", now, user_id=str(user.id), name=user.name)
+    db.session.commit()
+    return get_for_member(actor, task.id)
+
+
+def _move(task: Task, status: str, position: int | None) -> bool:
+    """Put the card at `position` (None: the end) of column `status`; close up the old column."""
+    old_status, old_position = task.status, task.position
+    if status == old_status:
+        size = _column_size(task.project_id, status)
+        target = size - 1 if position is None else min(position, size - 1)
+        if target == old_position:
+            return False
+        if target > old_position:
+            _shift(task.project_id, status, old_position + 1, target + 1, -1)
+        else:
+            _shift(task.project_id, status, target, old_position, +1)
+    else:
+        size = _column_size(task.project_id, status)
+        target = size if position is None else min(position, size)
+        _shift(task.project_id, old_status, old_position + 1, None, -1)
+        _shift(task.project_id, status, target, None, +1)
+    task.status, task.position = status, target
+    return True
+
+
+def update(
+    actor: User,
+    task_id: uuid.UUID,
+    *,
+    title: str | None = UNSET,
+    description: str | None = UNSET,
+    status: str | None = UNSET,
+    position: int | None = UNSET,
+    assignee_ids: Iterable[uuid.UUID] | None = UNSET,
+    due_date: datetime | None = UNSET,
+) -> Task:
+    """Change any of a card's fields; only the given ones change. `due_date=None` clears it."""
+    task = get_for_member(actor, task_id)
+    now = utcnow()
+    changed = False
+    if title is not UNSET:
+        new_title = check_title(title)
+        if new_title != task.title:
+            _record(task.id, actor, "title_changed", now, **{"from": task.title, "to": new_title})
+            task.title, changed = new_title, True
+    if description is not UNSET:
+        new_description = check_description(description)
+        if new_description != task.description:
+            _record(task.id, actor, "description_changed", now)
+            task.description, changed = new_description, True
+    if due_date is not UNSET:
+        new_due = check_due_date(due_date)
+        if new_due != task.due_date:
+            _record(
+                task.id,
+                actor,
+                "due_date_changed",
+                now,
+                **{"from": _iso(task.due_date), "to": _iso(new_due)},
+            )
+            task.due_date, changed = new_due, True
+    if assignee_ids is not UNSET:
+        changed |= _reassign(task, actor, _members(task.project_id, assignee_ids or ()), now)
+    if status is not UNSET or position is not UNSET:
+        new_status = check_status(status) if status not in (UNSET, None) else task.status
+        if position is not UNSET and position is not None and position < 0:
+            raise Invalid("Position must be 0 or more.", field="position")
+        new_position = None if position is UNSET else position
+        if new_status != task.status or new_position is not None:
+            old_status = task.status
+            _lock_board(task.project_id)
+            db.session.refresh(task, ["status", "position"])
+            if _move(task, new_status, new_position):
+                changed = True
+                if new_status != old_status:
+                    _record(
+                        task.id,
+                        actor,
+                        "status_changed",
+                        now,
+                        **{"from": old_status, "to": new_status},
+                    )
+    if changed:
+        task.updated_at = now
+    db.session.commit()
+    return get_for_member(actor, task.id)
+
+
+def _reassign(task: Task, actor: User, assignees: list[User], now: datetime) -> bool:
+    current = {user.id: user for user in task.assignees}
+    wanted = {user.id: user for user in assignees}
+    for user_id, user in current.items():
+        if user_id not in wanted:
+            _record(task.id, actor, "assignee_removed", now, user_id=str(user_id), name=user.name)
+    for user_id, user in wanted.items():
+        if user_id not in current:
+            _record(task.id, actor, "assignee_added", now, user_id=str(user_id), name=user.name)
+    if current.keys() == wanted.keys():
+        return False
+    task.assignees = assignees
+    return True
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def delete_task(actor: User, task_id: uuid.UUID) -> None:
+    task = get_for_member(actor, task_id)
+    _lock_board(task.project_id)
+    db.session.refresh(task, ["status", "position"])
+    for model in (TaskAssignee, Activity, Comment):
+        db.session.execute(delete(model).where(model.task_id == task.id))
+    db.session.execute(delete(Task).where(Task.id == task.id))
+    _shift(task.project_id, task.status, task.position + 1, None, -1)
+    db.session.commit()
+
+
+# Comments and history ---------------------------------------------------------------
+
+
+def list_comments(
+    actor: User, task_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
+) -> Page[Comment]:
+    """Comments oldest first, as a conversation reads."""
+    get_for_member(actor, task_id)
+    base = select(Comment).where(Comment.task_id == task_id)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    query = base.options(joinedload(Comment.author)).order_by(Comment.created_at, Comment.id)
+    query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return Page(list(db.session.scalars(query)), total)
+
+
+def add_comment(actor: User, task_id: uuid.UUID, body: str) -> Comment:
+    task = get_for_member(actor, task_id)
+    body = clean_text(body, "body", "Comment", min_len=1, max_len=COMMENT_MAX)
+    now = utcnow()
+    comment = Comment(task_id=task.id, author_id=actor.id, body=body, created_at=now)
+    db.session.add(comment)
+    db.session.flush()
+    _record(task.id, actor, "commented", now, comment_id=str(comment.id))
+    db.session.commit()
+    return comment
+
+
+def list_activity(
+    actor: User, task_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
+) -> Page[Activity]:
+    """The task's history, newest first."""
+    get_for_member(actor, task_id)
+    base = select(Activity).where(Activity.task_id == task_id)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    query = base.options(joinedload(Activity.actor)).order_by(Activity.id.desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return Page(list(db.session.scalars(query)), total)
