@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error handlers."""
     load_dotenv(ROOT / ".env", override=False)
+    instance = os.environ.get("TASKBOARD_INSTANCE") or str(ROOT / "instance")
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=os.path.abspath(instance),
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
@@ -43,6 +45,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     queue.init_app(app)
     _register_api(app)
+
+    from . import cli
+
+    cli.init_app(app)
 
     from .health import bp as health_bp
 

@@ -1,1 +1,1 @@
-"""The use cases: every rule of the domain lives here, called by the API, the pages, the CLI and the jobs."""
+"""The use cases: every rule lives here, for the API, the pages, the CLI and the jobs."""
