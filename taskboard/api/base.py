@@ -95,6 +95,22 @@ class Blueprint(SmorestBlueprint):
 
         return decorator
 
+    def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable:
+        """flask-smorest's `arguments`; a JSON body may also get 400 (malformed) or 413 (big)."""
+        decorator = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return decorator
+        return lambda func: self.errors(400, 413)(decorator(func))
+
+    def register_views_in_doc(self, api: Any, app: Any, spec: Any, **kwargs: Any) -> None:
+        """Name every operation (`getProjects`, `patchTaskItem`, …) for generated clients."""
+        for endpoint, methods in self._docs.items():
+            for method, info in methods.items():
+                if method != "parameters":
+                    manual = info.setdefault("manual_doc", {})
+                    manual.setdefault("operationId", f"{method}{endpoint}")
+        super().register_views_in_doc(api, app, spec, **kwargs)
+
     def errors(self, *codes: int) -> Callable:
         """Document error answers (flask-smorest's error shape) for the given status codes."""
 
