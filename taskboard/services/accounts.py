@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import current_app
@@ -21,8 +22,24 @@ BAD_CREDENTIALS = "Invalid email or password."
 _dummy_hash: str | None = None
 
 
+EMAIL_MAX = 254
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def check_email(email: str, field: str = "email") -> str:
+    """The address normalised to lower case, or Invalid with a clear message."""
+    email = normalise_email(email)
+    if not email:
+        raise Invalid("Email must not be empty.", field=field)
+    if len(email) > EMAIL_MAX:
+        raise Invalid(f"Email must be at most {EMAIL_MAX} characters.", field=field)
+    if not _EMAIL_RE.match(email):
+        raise Invalid("Not a valid email address.", field=field)
+    return email
 
 
 def check_password_rules(password: str, field: str = "password") -> None:
@@ -74,7 +91,7 @@ def register(
     email: str, name: str, password: str, *, is_admin: bool = False, commit: bool = True
 ) -> User:
     """Create an account; the email must not be in use, whatever its case."""
-    email = normalise_email(email)
+    email = check_email(email)
     name = check_name(name)
     check_password_rules(password)
     if email_taken(email):
