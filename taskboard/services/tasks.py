@@ -173,12 +173,22 @@ def get_for_member(actor: User, task_id: uuid.UUID) -> Task:
     return task
 
 
-def _page(query: Select, offset: int, limit: int | None) -> Page[Task]:
-    """One query for the page and its total (a window count), one for the assignees."""
+def _check_visible(actor: User, task_id: uuid.UUID) -> None:
+    """NotFound unless the task is in one of the actor's projects (one light query)."""
+    found = db.session.scalar(_visible(actor).with_only_columns(Task.id).where(Task.id == task_id))
+    if found is None:
+        raise NotFound(TASK_NOT_FOUND)
+
+
+def _page(
+    query: Select, offset: int, limit: int | None, options: tuple[Any, ...] | None = None
+) -> Page[Any]:
+    """One query for the page and its total (a window count), plus the loader options' own."""
     counted = query.add_columns(func.count().over().label("total")).offset(offset)
     if limit is not None:
         counted = counted.limit(limit)
-    rows = db.session.execute(counted.options(*_with_people())).all()
+    rows = db.session.execute(counted.options(*(_with_people() if options is None else options)))
+    rows = rows.all()
     if rows:
         return Page([row[0] for row in rows], rows[0].total)
     if offset == 0:
@@ -373,14 +383,10 @@ def list_comments(
     actor: User, task_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
 ) -> Page[Comment]:
     """Comments oldest first, as a conversation reads."""
-    get_for_member(actor, task_id)
-    base = select(Comment).where(Comment.task_id == task_id)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    query = base.options(joinedload(Comment.author)).order_by(Comment.created_at, Comment.id)
-    query = query.offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return Page(list(db.session.scalars(query)), total)
+    _check_visible(actor, task_id)
+    query = select(Comment).where(Comment.task_id == task_id)
+    query = query.order_by(Comment.created_at, Comment.id)
+    return _page(query, offset, limit, (joinedload(Comment.author),))
 
 
 def add_comment(actor: User, task_id: uuid.UUID, body: str) -> Comment:
@@ -399,10 +405,6 @@ def list_activity(
     actor: User, task_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
 ) -> Page[Activity]:
     """The task's history, newest first."""
-    get_for_member(actor, task_id)
-    base = select(Activity).where(Activity.task_id == task_id)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    query = base.options(joinedload(Activity.actor)).order_by(Activity.id.desc()).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return Page(list(db.session.scalars(query)), total)
+    _check_visible(actor, task_id)
+    query = select(Activity).where(Activity.task_id == task_id).order_by(Activity.id.desc())
+    return _page(query, offset, limit, (joinedload(Activity.actor),))

@@ -1,0 +1,75 @@
+"""Lists load what they show in a fixed number of SQL queries, whatever their size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def team(alice: Any, bob: Any, carol: Any) -> dict[str, Any]:
+    project = alice.create_project()
+    alice.add_member(project["id"], bob)
+    alice.add_member(project["id"], carol)
+    return {"pid": project["id"], "ids": [alice.id, bob.id, carol.id]}
+
+
+def fill(user: Any, team: dict[str, Any], n: int) -> str:
+    """n tasks with three assignees each; the id of the last one."""
+    last = ""
+    for i in range(n):
+        last = user.create_task(team["pid"], f"t{i}", assignee_ids=team["ids"])["id"]
+    return last
+
+
+def queries(count_queries: Any, user: Any, url: str) -> tuple[int, list[str]]:
+    with count_queries() as counter:
+        resp = user.get(url)
+    assert resp.status_code == 200, resp.json
+    return counter.count, counter.statements
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/projects/{pid}/tasks?per_page=100",
+        "/tasks?per_page=100",
+        "/tasks?assignee=me&per_page=100",
+    ],
+)
+def test_task_lists_cost_at_most_four_queries_whatever_their_size(alice, team, count_queries, path):
+    url = API + path.format(pid=team["pid"])
+    fill(alice, team, 2)
+    small, statements = queries(count_queries, alice, url)
+    assert small <= 4, statements
+    fill(alice, team, 28)
+    large, statements = queries(count_queries, alice, url)
+    assert large == small, statements
+    assert len(alice.get(url).json) == 30
+
+
+def test_other_lists_are_constant(alice, bob, team, count_queries):
+    tid = fill(alice, team, 1)
+    urls = [
+        f"{API}/projects",
+        f"{API}/projects/{team['pid']}/members",
+        f"{API}/tasks/{tid}/comments",
+        f"{API}/tasks/{tid}/activity",
+    ]
+    before = [queries(count_queries, alice, url)[0] for url in urls]
+    for i in range(10):
+        alice.create_project(f"p{i}")
+        alice.post(f"{API}/tasks/{tid}/comments", json={"body": f"c{i}"})
+        bob.post(f"{API}/tasks/{tid}/comments", json={"body": f"b{i}"})
+    after = [queries(count_queries, alice, url)[0] for url in urls]
+    assert after == before
+    assert all(n <= 4 for n in after), after
+
+
+def test_one_task_costs_a_constant_few_queries(alice, team, count_queries):
+    tid = fill(alice, team, 1)
+    n, statements = queries(count_queries, alice, f"{API}/tasks/{tid}")
+    assert n <= 4, statements
