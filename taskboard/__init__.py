@@ -10,7 +10,7 @@ from dotenv import load_dotenv
 from flask import Flask
 
 from . import config as settings
-from . import queue
+from . import limits, queue
 from .extensions import api as rest_api
 from .extensions import csrf, db, login_manager, mail, migrate
 from .services import accounts
@@ -44,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.user_loader(accounts.load_session_user)
     mail.init_app(app)
     queue.init_app(app)
+    limits.init_app(app)
     _register_api(app)
 
     from . import cli
@@ -72,5 +73,6 @@ def _register_api(app: Flask) -> None:
     for module in (users, projects, tasks):
         rest_api.register_blueprint(module.blp)
         csrf.exempt(module.blp)
+        limits.limit_api(module.blp)
     app.register_blueprint(docs.bp)
     app.register_error_handler(DomainError, docs.handle_domain_error)

@@ -52,6 +52,8 @@ class Api(SmorestApi):
         payload, code, headers = super().handle_http_exception(error)
         if code == 401:
             headers = {**headers, "WWW-Authenticate": "Bearer"}
+        if code == 429 and error.description and "message" not in payload:
+            payload = {**payload, "message": error.description}
         return payload, code, headers
 
 

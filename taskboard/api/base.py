@@ -31,6 +31,15 @@ WWW_AUTHENTICATE = {
 }
 
 
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    }
+}
+ERROR_HEADERS = {401: WWW_AUTHENTICATE, 429: RETRY_AFTER}
+
+
 class PaginationQuerySchema(ma.Schema):
     """`page` from 1 and `per_page` from 1 to 100 (default 20)."""
 
@@ -103,12 +112,17 @@ class Blueprint(SmorestBlueprint):
         return lambda func: self.errors(400, 413)(decorator(func))
 
     def register_views_in_doc(self, api: Any, app: Any, spec: Any, **kwargs: Any) -> None:
-        """Name every operation (`getProjects`, `patchTaskItem`, …) for generated clients."""
+        """Name every operation (`getProjects`, `patchTaskItem`, …) for generated clients.
+
+        Every operation may also answer 429: the API is rate-limited per token.
+        """
         for endpoint, methods in self._docs.items():
             for method, info in methods.items():
                 if method != "parameters":
                     manual = info.setdefault("manual_doc", {})
                     manual.setdefault("operationId", f"{method}{endpoint}")
+                    responses = info.setdefault("response", {}).setdefault("responses", {})
+                    responses.setdefault(429, [_error_doc(429)])
         super().register_views_in_doc(api, app, spec, **kwargs)
 
     def errors(self, *codes: int) -> Callable:
@@ -116,12 +130,11 @@ class Blueprint(SmorestBlueprint):
 
         def decorator(func: Callable) -> Callable:
             for code in codes:
-                headers = WWW_AUTHENTICATE if code == 401 else None
                 func = self.alt_response(
                     code,
                     schema=ErrorSchema,
                     description=http.HTTPStatus(code).phrase,
-                    headers=headers,
+                    headers=ERROR_HEADERS.get(code),
                 )(func)
             return func
 
@@ -150,6 +163,16 @@ class Blueprint(SmorestBlueprint):
             return self.errors(*((401, 403) if may_forbid else (401,)))(wrapper)
 
         return decorator
+
+
+def _error_doc(code: int) -> dict[str, Any]:
+    """An error response's doc entry, as `alt_response` would store it."""
+    return {
+        "schema": ErrorSchema(),
+        "description": http.HTTPStatus(code).phrase,
+        "headers": ERROR_HEADERS.get(code),
+        "content_type": None,
+    }
 
 
 def authenticate_request() -> Principal:

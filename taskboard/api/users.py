@@ -7,6 +7,7 @@ from typing import Any
 
 from flask.views import MethodView
 
+from ..limits import auth_limits
 from ..models import PersonalToken, User
 from ..services import accounts, tokens
 from . import schemas as s
@@ -17,6 +18,8 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts an
 
 @blp.route("/auth/register")
 class Register(MethodView):
+    decorators = auth_limits()
+
     @blp.arguments(s.RegisterSchema)
     @blp.response(201, s.UserSchema)
     @blp.errors(409)
@@ -27,6 +30,8 @@ class Register(MethodView):
 
 @blp.route("/auth/tokens")
 class Tokens(MethodView):
+    decorators = auth_limits()
+
     @blp.arguments(s.CredentialsSchema)
     @blp.response(201, s.TokenPairSchema)
     @blp.errors(401, 429)
@@ -44,6 +49,8 @@ class Tokens(MethodView):
 
 @blp.route("/auth/tokens/refresh")
 class Refresh(MethodView):
+    decorators = auth_limits(per_account=False)
+
     @blp.arguments(s.RefreshSchema)
     @blp.response(201, s.TokenPairSchema)
     @blp.errors(401, 429)
