@@ -35,6 +35,13 @@ class Invalid(DomainError):
     default_message = "Invalid input."
 
 
+class PreconditionFailed(DomainError):
+    """The client's copy is stale: someone changed the thing since it was read."""
+
+    status = 412
+    default_message = "This was changed by someone else meanwhile; reload it and try again."
+
+
 class Unauthorized(DomainError):
     status = 401
     default_message = "Authentication required."

@@ -119,6 +119,8 @@ class Project(db.Model):
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped on every change of the representation: the API's ETag, the edit form's version.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     members: Mapped[list[User]] = relationship(
@@ -161,6 +163,8 @@ class Task(db.Model):
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped on every change of the representation: the API's ETag, the edit form's version.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     project: Mapped[Project] = relationship()
     created_by: Mapped[User] = relationship()

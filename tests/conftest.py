@@ -162,17 +162,20 @@ class ApiUser:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
+    def _headers(self, kw: dict[str, Any]) -> dict[str, str]:
+        return {**self.headers, **kw.pop("headers", {})}
+
     def get(self, url: str, **kw: Any) -> Any:
-        return self.client.get(url, headers=self.headers, **kw)
+        return self.client.get(url, headers=self._headers(kw), **kw)
 
     def post(self, url: str, **kw: Any) -> Any:
-        return self.client.post(url, headers=self.headers, **kw)
+        return self.client.post(url, headers=self._headers(kw), **kw)
 
     def patch(self, url: str, **kw: Any) -> Any:
-        return self.client.patch(url, headers=self.headers, **kw)
+        return self.client.patch(url, headers=self._headers(kw), **kw)
 
     def delete(self, url: str, **kw: Any) -> Any:
-        return self.client.delete(url, headers=self.headers, **kw)
+        return self.client.delete(url, headers=self._headers(kw), **kw)
 
     # Domain shortcuts (each asserts success, so a test reads as its story).
     def create_project(self, title: str = "Launch", **extra: Any) -> dict[str, Any]:

@@ -38,6 +38,21 @@ RETRY_AFTER = {
     }
 }
 ERROR_HEADERS = {401: WWW_AUTHENTICATE, 429: RETRY_AFTER}
+ETAG = {
+    "ETag": {
+        "description": "This version of the resource; send it back in `If-Match` to refuse "
+        "lost updates.",
+        "schema": {"type": "string"},
+    }
+}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The ETag of the version you read. Optional; when it is stale the answer "
+    "is 412 and nothing changes.",
+}
 
 
 class PaginationQuerySchema(ma.Schema):
@@ -140,6 +155,14 @@ class Blueprint(SmorestBlueprint):
 
         return decorator
 
+    def if_match(self) -> Callable:
+        """Document the optional If-Match header and its 412 answer."""
+
+        def decorator(func: Callable) -> Callable:
+            return self.errors(412)(self.doc(parameters=[IF_MATCH])(func))
+
+        return decorator
+
     def auth(self, *, personal: bool = True) -> Callable:
         """Require a bearer token; `personal=False` refuses personal tokens with 403.
 
@@ -163,6 +186,32 @@ class Blueprint(SmorestBlueprint):
             return self.errors(*((401, 403) if may_forbid else (401,)))(wrapper)
 
         return decorator
+
+
+def etag_of(resource: Any) -> str:
+    """The ETag of a task or project: its id and version (the quotes are part of it)."""
+    return f'"{resource.id.hex[:12]}-{resource.version}"'
+
+
+def tagged(resource: Any, status: int = 200) -> tuple[Any, int, dict[str, str]]:
+    """A view's answer with the resource's ETag header."""
+    return resource, status, {"ETag": etag_of(resource)}
+
+
+def expected_version(resource_id: Any) -> int | None:
+    """The version an If-Match header names for this resource.
+
+    None when there is no If-Match (or `*`): the write goes ahead as before. -1 when the
+    header names no version of this resource, which never matches.
+    """
+    header = request.if_match
+    if not header or header.star_tag:
+        return None
+    for tag in header.as_set(include_weak=True):
+        prefix, _, version = tag.partition("-")
+        if prefix == resource_id.hex[:12] and version.isdigit():
+            return int(version)
+    return -1
 
 
 def _error_doc(code: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from ..models import Project, User
 from ..services import projects
 from . import schemas as s
-from .base import Blueprint, current_user
+from .base import ETAG, Blueprint, current_user, expected_version, tagged
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects and members")
 
@@ -32,37 +32,42 @@ class Projects(MethodView):
 
     @blp.auth()
     @blp.arguments(s.ProjectCreateSchema)
-    @blp.response(201, s.ProjectSchema)
-    def post(self, body: dict[str, Any]) -> Project:
+    @blp.response(201, s.ProjectSchema, headers=ETAG)
+    def post(self, body: dict[str, Any]) -> Any:
         """Create a project owned by the caller"""
-        return projects.create(current_user(), body["title"], body.get("description"))
+        project = projects.create(current_user(), body["title"], body.get("description"))
+        return tagged(project, 201)
 
 
 @blp.route("/projects/<uuid:project_id>")
 class ProjectItem(MethodView):
     @blp.auth()
-    @blp.response(200, s.ProjectSchema)
+    @blp.response(200, s.ProjectSchema, headers=ETAG)
     @blp.errors(404)
-    def get(self, project_id: uuid.UUID) -> Project:
+    def get(self, project_id: uuid.UUID) -> Any:
         """One project"""
-        return projects.get_for_member(current_user(), project_id)
+        return tagged(projects.get_for_member(current_user(), project_id))
 
     @blp.auth()
     @blp.arguments(s.ProjectPatchSchema)
-    @blp.response(200, s.ProjectSchema)
+    @blp.response(200, s.ProjectSchema, headers=ETAG)
     @blp.errors(404)
-    def patch(self, body: dict[str, Any], project_id: uuid.UUID) -> Project:
+    @blp.if_match()
+    def patch(self, body: dict[str, Any], project_id: uuid.UUID) -> Any:
         """Rename or describe a project (owner only)"""
         if "description" in body and body["description"] is None:
             body["description"] = ""
-        return projects.update(current_user(), project_id, **body)
+        version = expected_version(project_id)
+        return tagged(projects.update(current_user(), project_id, expected_version=version, **body))
 
     @blp.auth()
     @blp.response(204)
     @blp.errors(404)
+    @blp.if_match()
     def delete(self, project_id: uuid.UUID) -> None:
         """Delete a project and its tasks (owner only)"""
-        projects.delete_project(current_user(), project_id)
+        version = expected_version(project_id)
+        projects.delete_project(current_user(), project_id, expected_version=version)
 
 
 @blp.route("/projects/<uuid:project_id>/members")

@@ -11,7 +11,7 @@ from ..models import Activity, Comment, Task
 from ..services import tasks
 from ..services.tasks import TaskFilter
 from . import schemas as s
-from .base import Blueprint, current_user
+from .base import ETAG, Blueprint, current_user, expected_version, tagged
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="Tasks, comments and history")
 
@@ -46,11 +46,11 @@ class ProjectTasks(MethodView):
 
     @blp.auth()
     @blp.arguments(s.TaskCreateSchema)
-    @blp.response(201, s.TaskSchema)
+    @blp.response(201, s.TaskSchema, headers=ETAG)
     @blp.errors(404)
-    def post(self, body: dict[str, Any], project_id: uuid.UUID) -> Task:
+    def post(self, body: dict[str, Any], project_id: uuid.UUID) -> Any:
         """Create a task at the end of its column"""
-        return tasks.create(current_user(), project_id, **body)
+        return tagged(tasks.create(current_user(), project_id, **body), 201)
 
 
 @blp.route("/tasks")
@@ -74,26 +74,29 @@ class MyTasks(MethodView):
 @blp.route("/tasks/<uuid:task_id>")
 class TaskItem(MethodView):
     @blp.auth()
-    @blp.response(200, s.TaskSchema)
+    @blp.response(200, s.TaskSchema, headers=ETAG)
     @blp.errors(404)
-    def get(self, task_id: uuid.UUID) -> Task:
+    def get(self, task_id: uuid.UUID) -> Any:
         """One task"""
-        return tasks.get_for_member(current_user(), task_id)
+        return tagged(tasks.get_for_member(current_user(), task_id))
 
     @blp.auth()
     @blp.arguments(s.TaskPatchSchema)
-    @blp.response(200, s.TaskSchema)
+    @blp.response(200, s.TaskSchema, headers=ETAG)
     @blp.errors(404)
-    def patch(self, body: dict[str, Any], task_id: uuid.UUID) -> Task:
+    @blp.if_match()
+    def patch(self, body: dict[str, Any], task_id: uuid.UUID) -> Any:
         """Edit, move, assign or (with `due_date: null`) clear the due date of a task"""
-        return tasks.update(current_user(), task_id, **body)
+        version = expected_version(task_id)
+        return tagged(tasks.update(current_user(), task_id, expected_version=version, **body))
 
     @blp.auth()
     @blp.response(204)
     @blp.errors(404)
+    @blp.if_match()
     def delete(self, task_id: uuid.UUID) -> None:
         """Delete a task"""
-        tasks.delete_task(current_user(), task_id)
+        tasks.delete_task(current_user(), task_id, expected_version=expected_version(task_id))
 
 
 @blp.route("/tasks/<uuid:task_id>/comments")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from ..errors import Invalid
+from ..errors import Invalid, PreconditionFailed
 
 T = TypeVar("T")
 
@@ -24,6 +24,14 @@ def clean_text(value: str | None, field: str, label: str, *, min_len: int, max_l
             raise Invalid(f"{label} must not be empty.", field=field)
         raise Invalid(f"{label} must be at most {max_len} characters.", field=field)
     return value
+
+
+def check_version(current: int, expected: int | None, what: str = "card") -> None:
+    """PreconditionFailed when the caller's copy (version `expected`) is stale."""
+    if expected is not None and expected != current:
+        raise PreconditionFailed(
+            f"This {what} was changed by someone else meanwhile; reload it and try again."
+        )
 
 
 def like_pattern(text: str) -> str:

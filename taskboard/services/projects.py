@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete, func, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -12,7 +13,7 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import Activity, Comment, Membership, Project, Task, TaskAssignee, User, utcnow
 from . import accounts
-from .common import Page, clean_text
+from .common import Page, check_version, clean_text
 
 TITLE_MAX = 255
 DESCRIPTION_MAX = 10_000
@@ -93,8 +94,10 @@ def update(
     *,
     title: str | None = None,
     description: str | None = None,
+    expected_version: int | None = None,
 ) -> Project:
-    project = get_for_owner(actor, project_id)
+    """Rename or describe a project (owner only); a stale `expected_version` is refused."""
+    project = _locked(get_for_owner(actor, project_id), expected_version)
     changed = False
     if title is not None:
         project.title = check_title(title)
@@ -104,13 +107,24 @@ def update(
         changed = True
     if changed:
         project.updated_at = utcnow()
+        project.version += 1
     db.session.commit()
     return project
 
 
-def delete_project(actor: User, project_id: uuid.UUID) -> None:
+def _locked(project: Project, expected_version: int | None) -> Project:
+    """The project, its row locked for this transaction and its version checked."""
+    db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
+    db.session.refresh(project, ["version"])
+    check_version(project.version, expected_version, "project")
+    return project
+
+
+def delete_project(
+    actor: User, project_id: uuid.UUID, *, expected_version: int | None = None
+) -> None:
     """Delete the project with its tasks, comments and history."""
-    project = get_for_owner(actor, project_id)
+    project = _locked(get_for_owner(actor, project_id), expected_version)
     task_ids = select(Task.id).where(Task.project_id == project.id)
     # Explicit deletes so SQLite without foreign-key cascades behaves like PostgreSQL.
     db.session.execute(delete(TaskAssignee).where(TaskAssignee.task_id.in_(task_ids)))
@@ -146,6 +160,7 @@ def add_member(actor: User, project_id: uuid.UUID, email: str) -> User:
     if is_member(user.id, project.id):
         raise Conflict("This user is already a member.", field="email")
     db.session.add(Membership(project_id=project.id, user_id=user.id))
+    project.version += 1
     try:
         db.session.commit()
     except IntegrityError as exc:
@@ -187,5 +202,12 @@ def remove_member(actor: User, project_id: uuid.UUID, user_id: uuid.UUID) -> Non
                 TaskAssignee.user_id == user_id, TaskAssignee.task_id.in_(assigned)
             )
         )
+        db.session.execute(
+            sql_update(Task)
+            .where(Task.id.in_(assigned))
+            .values(version=Task.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    project.version += 1
     db.session.delete(membership)
     db.session.commit()

@@ -30,7 +30,7 @@ from ..models import (
     utcnow,
 )
 from . import projects
-from .common import Page, clean_text, like_pattern
+from .common import Page, check_version, clean_text, like_pattern
 
 TITLE_MAX = 255
 DESCRIPTION_MAX = 10_000
@@ -132,7 +132,9 @@ def _shift(project_id: uuid.UUID, status: str, lower: int, upper: int | None, by
     if upper is not None:
         query = query.where(Task.position < upper)
     db.session.execute(
-        query.values(position=Task.position + by).execution_options(synchronize_session=False)
+        query.values(position=Task.position + by, version=Task.version + 1).execution_options(
+            synchronize_session=False
+        )
     )
 
 
@@ -293,9 +295,17 @@ def update(
     position: int | None = UNSET,
     assignee_ids: Iterable[uuid.UUID] | None = UNSET,
     due_date: datetime | None = UNSET,
+    expected_version: int | None = None,
 ) -> Task:
-    """Change any of a card's fields; only the given ones change. `due_date=None` clears it."""
+    """Change any of a card's fields; only the given ones change. `due_date=None` clears it.
+
+    With `expected_version`, a card changed meanwhile is refused (PreconditionFailed).
+    """
     task = get_for_member(actor, task_id)
+    # Writers of one board go one at a time, and lock before they write anything.
+    _lock_board(task.project_id)
+    db.session.refresh(task, ["status", "position", "version"])
+    check_version(task.version, expected_version)
     now = utcnow()
     changed = False
     if title is not UNSET:
@@ -328,8 +338,6 @@ def update(
         new_position = None if position is UNSET else position
         if new_status != task.status or new_position is not None:
             old_status = task.status
-            _lock_board(task.project_id)
-            db.session.refresh(task, ["status", "position"])
             if _move(task, new_status, new_position):
                 changed = True
                 if new_status != old_status:
@@ -342,6 +350,7 @@ def update(
                     )
     if changed:
         task.updated_at = now
+        task.version += 1
     db.session.commit()
     return get_for_member(actor, task.id)
 
@@ -365,10 +374,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def delete_task(actor: User, task_id: uuid.UUID) -> None:
+def delete_task(actor: User, task_id: uuid.UUID, *, expected_version: int | None = None) -> None:
     task = get_for_member(actor, task_id)
     _lock_board(task.project_id)
-    db.session.refresh(task, ["status", "position"])
+    db.session.refresh(task, ["status", "position", "version"])
+    check_version(task.version, expected_version)
     for model in (TaskAssignee, Activity, Comment):
         db.session.execute(delete(model).where(model.task_id == task.id))
     db.session.execute(delete(Task).where(Task.id == task.id))
