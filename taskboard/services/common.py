@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
+
 from ..errors import Invalid, PreconditionFailed
+from ..extensions import db
+from ..models import Project
 
 T = TypeVar("T")
 
@@ -24,6 +30,21 @@ def clean_text(value: str | None, field: str, label: str, *, min_len: int, max_l
             raise Invalid(f"{label} must not be empty.", field=field)
         raise Invalid(f"{label} must be at most {max_len} characters.", field=field)
     return value
+
+
+def lock_project(project_id: uuid.UUID) -> None:
+    """Take the project's write lock for this transaction: writers of one board go in turn.
+
+    PostgreSQL: a row lock. SQLite has no row locks, and reads before the first write run
+    outside any transaction; a no-op UPDATE takes the database's write lock first, so what
+    the writer reads next is current until it commits.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            sql_update(Project).where(Project.id == project_id).values(version=Project.version)
+        )
+    else:
+        db.session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
 
 
 def check_version(current: int, expected: int | None, what: str = "card") -> None:

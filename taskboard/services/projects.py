@@ -13,7 +13,7 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import Activity, Comment, Membership, Project, Task, TaskAssignee, User, utcnow
 from . import accounts
-from .common import Page, check_version, clean_text
+from .common import Page, check_version, clean_text, lock_project
 
 TITLE_MAX = 255
 DESCRIPTION_MAX = 10_000
@@ -107,14 +107,14 @@ def update(
         changed = True
     if changed:
         project.updated_at = utcnow()
-        project.version += 1
+        project.version = Project.version + 1
     db.session.commit()
     return project
 
 
 def _locked(project: Project, expected_version: int | None) -> Project:
     """The project, its row locked for this transaction and its version checked."""
-    db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
+    lock_project(project.id)
     db.session.refresh(project, ["version"])
     check_version(project.version, expected_version, "project")
     return project
@@ -160,7 +160,7 @@ def add_member(actor: User, project_id: uuid.UUID, email: str) -> User:
     if is_member(user.id, project.id):
         raise Conflict("This user is already a member.", field="email")
     db.session.add(Membership(project_id=project.id, user_id=user.id))
-    project.version += 1
+    project.version = Project.version + 1
     try:
         db.session.commit()
     except IntegrityError as exc:
@@ -208,6 +208,6 @@ def remove_member(actor: User, project_id: uuid.UUID, user_id: uuid.UUID) -> Non
             .values(version=Task.version + 1, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    project.version += 1
+    project.version = Project.version + 1
     db.session.delete(membership)
     db.session.commit()

@@ -23,14 +23,13 @@ from ..models import (
     Activity,
     Comment,
     Membership,
-    Project,
     Task,
     TaskAssignee,
     User,
     utcnow,
 )
 from . import projects
-from .common import Page, check_version, clean_text, like_pattern
+from .common import Page, check_version, clean_text, like_pattern, lock_project
 
 TITLE_MAX = 255
 DESCRIPTION_MAX = 10_000
@@ -109,8 +108,7 @@ def _record(task_id: uuid.UUID, actor: User, verb: str, now: datetime, **detail:
 
 
 def _lock_board(project_id: uuid.UUID) -> None:
-    """Serialise writers of one board (row lock on PostgreSQL; SQLite locks the whole file)."""
-    db.session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+    lock_project(project_id)
 
 
 def _column_size(project_id: uuid.UUID, status: str) -> int:
