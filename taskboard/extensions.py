@@ -13,7 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -47,9 +47,14 @@ class Api(SmorestApi):
     """flask-smorest's Api, whose app-wide HTTPException handler answers pages in HTML."""
 
     def handle_http_exception(self, error: HTTPException) -> Any:
+        allow = {}
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            allow = {"Allow": ", ".join(sorted(error.valid_methods))}
         if not wants_json():
-            return render_error_page(error.code or 500, error.description)
+            body, code = render_error_page(error.code or 500, error.description)
+            return body, code, allow
         payload, code, headers = super().handle_http_exception(error)
+        headers = {**(headers or {}), **allow}
         if code == 401:
             headers = {**headers, "WWW-Authenticate": "Bearer"}
         if code == 429 and error.description and "message" not in payload:

@@ -11,17 +11,20 @@ from typing import Any
 import marshmallow as ma
 from flask import g, request
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
-from flask_smorest.pagination import PaginationParameters
+from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..errors import DomainError, Forbidden, Unauthorized
 from ..models import User
 from ..services import tokens
+from ..services.common import is_plain
 from ..services.tokens import Principal
 
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100
+PAGE_MAX = 1_000_000
 
 WWW_AUTHENTICATE = {
     "WWW-Authenticate": {
@@ -37,6 +40,11 @@ RETRY_AFTER = {
         "schema": {"type": "integer"},
     }
 }
+IF_MATCH_DOC = (
+    "Optional lost-update protection: send `If-Match` with the `ETag` of the version you "
+    "read. When the resource changed since, the answer is 412 and nothing changes. "
+    "Without `If-Match` the write goes ahead."
+)
 ERROR_HEADERS = {401: WWW_AUTHENTICATE, 429: RETRY_AFTER}
 ETAG = {
     "ETag": {
@@ -44,14 +52,6 @@ ETAG = {
         "lost updates.",
         "schema": {"type": "string"},
     }
-}
-IF_MATCH = {
-    "in": "header",
-    "name": "If-Match",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "The ETag of the version you read. Optional; when it is stale the answer "
-    "is 412 and nothing changes.",
 }
 
 
@@ -61,7 +61,7 @@ class PaginationQuerySchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=PAGE_MAX))
     page_size = ma.fields.Integer(
         data_key="per_page",
         load_default=PER_PAGE_DEFAULT,
@@ -119,12 +119,20 @@ class Blueprint(SmorestBlueprint):
 
         return decorator
 
+    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
+        """X-Pagination carries a JSON object: documented as such, not as a plain header."""
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "Pagination metadata: a JSON object.",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        }
+
     def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable:
-        """flask-smorest's `arguments`; a JSON body may also get 400 (malformed) or 413 (big)."""
+        """flask-smorest's `arguments`; a JSON body is required, and may also get 400
+        (malformed), 413 (too big) or 415 (not JSON)."""
         decorator = super().arguments(schema, location=location, **kwargs)
         if location != "json":
             return decorator
-        return lambda func: self.errors(400, 413)(decorator(func))
+        return lambda func: self.errors(400, 413, 415)(_require_json(decorator(func)))
 
     def register_views_in_doc(self, api: Any, app: Any, spec: Any, **kwargs: Any) -> None:
         """Name every operation (`getProjects`, `patchTaskItem`, …) for generated clients.
@@ -156,10 +164,14 @@ class Blueprint(SmorestBlueprint):
         return decorator
 
     def if_match(self) -> Callable:
-        """Document the optional If-Match header and its 412 answer."""
+        """Document the optional If-Match header and its 412 answer.
+
+        If-Match is described, not declared as a parameter: any value a client makes up is
+        well-formed yet cannot match, so a declared parameter would invite meaningless 412s.
+        """
 
         def decorator(func: Callable) -> Callable:
-            return self.errors(412)(self.doc(parameters=[IF_MATCH])(func))
+            return self.errors(412)(self.doc(description=IF_MATCH_DOC)(func))
 
         return decorator
 
@@ -208,10 +220,46 @@ def expected_version(resource_id: Any) -> int | None:
     if not header or header.star_tag:
         return None
     for tag in header.as_set(include_weak=True):
+        if not tag:
+            continue
         prefix, _, version = tag.partition("-")
         if prefix == resource_id.hex[:12] and version.isdigit():
             return int(version)
     return -1
+
+
+def _require_json(view: Callable) -> Callable:
+    """Refuse a missing body (422) or one that is not JSON (415) before parsing it."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not request.get_data(cache=True):
+            abort(422, errors={"json": {"_schema": ["Send a JSON object in the request body."]}})
+        if not request.is_json:
+            abort(415, message="Send JSON, with 'Content-Type: application/json'.")
+        bad = _unstorable_field(request.get_json(silent=True))
+        if bad is not None:
+            abort(422, errors={"json": {bad: ["Contains characters that are not allowed."]}})
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _unstorable_field(data: Any, name: str = "_schema") -> str | None:
+    """The first field of a JSON document holding text no database stores (NUL, lone surrogate)."""
+    if isinstance(data, str):
+        return None if is_plain(data) else name
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found = _unstorable_field(key, "_schema") or _unstorable_field(value, str(key))
+            if found is not None:
+                return found
+    if isinstance(data, list):
+        for value in data:
+            found = _unstorable_field(value, name)
+            if found is not None:
+                return found
+    return None
 
 
 def _error_doc(code: int) -> dict[str, Any]:

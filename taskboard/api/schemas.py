@@ -13,6 +13,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..models import SCOPES, STATUSES
+from ..services.common import is_plain
 
 UUID_RE = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 
@@ -26,11 +27,30 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
-def text(max_len: int, *, min_len: int = 0, **kwargs: Any) -> fields.String:
-    metadata = {"maxLength": max_len}
-    if min_len:
-        metadata["minLength"] = min_len
-    return fields.String(metadata=metadata, **kwargs)
+NO_NUL = r"^[^\u0000]*$"
+NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+
+
+def plain(value: str) -> None:
+    """No NUL characters or lone surrogates: nothing a database would refuse to store."""
+    if not is_plain(value):
+        raise ma.ValidationError("Contains characters that are not allowed.")
+
+
+def not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("Must not be empty or only spaces.")
+
+
+def text(max_len: int, *, min_len: int = 0, blank: bool = False, **kwargs: Any) -> fields.String:
+    """A string of min_len..max_len characters; unless `blank`, not only whitespace."""
+    checks: list[Any] = [validate.Length(min=min_len or None, max=max_len), plain]
+    metadata: dict[str, Any] = dict(kwargs.pop("metadata", {}))
+    metadata["pattern"] = NO_NUL
+    if min_len and not blank:
+        checks.append(not_blank)
+        metadata["pattern"] = NOT_BLANK
+    return fields.String(validate=checks, metadata=metadata, **kwargs)
 
 
 class Schema(ma.Schema):
@@ -55,16 +75,16 @@ class MeSchema(UserSchema):
 class RegisterSchema(Schema):
     email = fields.Email(required=True, metadata={"maxLength": 254})
     name = text(255, min_len=1, required=True)
-    password = text(128, min_len=8, required=True, load_only=True)
+    password = text(128, min_len=8, blank=True, required=True, load_only=True)
 
 
 class CredentialsSchema(Schema):
-    email = fields.String(required=True, metadata={"maxLength": 254})
-    password = fields.String(required=True, load_only=True, metadata={"maxLength": 128})
+    email = text(254, required=True)
+    password = text(128, required=True, load_only=True)
 
 
 class RefreshSchema(Schema):
-    refresh_token = fields.String(required=True, load_only=True, metadata={"maxLength": 200})
+    refresh_token = text(200, required=True, load_only=True)
 
 
 class TokenPairSchema(Schema):
@@ -79,8 +99,8 @@ class TokenPairSchema(Schema):
 class MePatchSchema(Schema):
     name = text(255, min_len=1)
     notifications = StrictBoolean()
-    password = text(128, min_len=8, load_only=True)
-    current_password = fields.String(load_only=True, metadata={"maxLength": 128})
+    password = text(128, min_len=8, blank=True, load_only=True)
+    current_password = text(128, load_only=True)
 
 
 class PersonalTokenSchema(Schema):
@@ -131,7 +151,7 @@ class ProjectPatchSchema(Schema):
 
 
 class MemberAddSchema(Schema):
-    email = fields.String(required=True, metadata={"maxLength": 254, "format": "email"})
+    email = text(254, required=True, metadata={"format": "email"})
 
 
 # Tasks -----------------------------------------------------------------------------
@@ -198,8 +218,8 @@ class TaskQuerySchema(Schema):
         metadata={"description": "`me` or a user id.", "pattern": f"^me$|{UUID_RE}"}
     )
     q = fields.String(
-        validate=validate.Length(max=255),
-        metadata={"description": "Text in the title or description."},
+        validate=[validate.Length(max=255), plain],
+        metadata={"pattern": NO_NUL, "description": "Text in the title or description."},
     )
     due_before = DueDate(metadata={"description": "Exclusive upper bound, with an offset."})
     due_after = DueDate(metadata={"description": "Exclusive lower bound, with an offset."})

@@ -14,6 +14,7 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from ..extensions import db
 from ..models import User
 from . import tokens
+from .common import check_plain, is_plain
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -32,7 +33,7 @@ def normalise_email(email: str) -> str:
 
 def check_email(email: str, field: str = "email") -> str:
     """The address normalised to lower case, or Invalid with a clear message."""
-    email = normalise_email(email)
+    email = normalise_email(check_plain(email, field, "Email"))
     if not email:
         raise Invalid("Email must not be empty.", field=field)
     if len(email) > EMAIL_MAX:
@@ -43,6 +44,7 @@ def check_email(email: str, field: str = "email") -> str:
 
 
 def check_password_rules(password: str, field: str = "password") -> None:
+    check_plain(password, field, "Password")
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise Invalid(
             f"Password must be between {PASSWORD_MIN} and {PASSWORD_MAX} characters.",
@@ -51,7 +53,7 @@ def check_password_rules(password: str, field: str = "password") -> None:
 
 
 def check_name(name: str, field: str = "name") -> str:
-    name = name.strip()
+    name = check_plain(name, field, "Name").strip()
     if not 1 <= len(name) <= 255:
         raise Invalid("Name must be between 1 and 255 characters.", field=field)
     return name
@@ -61,15 +63,22 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether the password fits the hash; text no password can contain never does."""
+    return is_plain(password) and check_password_hash(password_hash, password)
+
+
 def _verify_against_dummy(password: str) -> None:
     """Spend the same time on an unknown email as on a wrong password."""
     global _dummy_hash
     if _dummy_hash is None:
         _dummy_hash = hash_password("not-a-real-password")
-    check_password_hash(_dummy_hash, password)
+    password_matches(_dummy_hash, password)
 
 
 def find_by_email(email: str) -> User | None:
+    if not is_plain(email):
+        return None
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
@@ -113,7 +122,7 @@ def authenticate(email: str, password: str) -> User:
     if user is None:
         _verify_against_dummy(password)
         raise Unauthorized(BAD_CREDENTIALS)
-    if not check_password_hash(user.password_hash, password) or not user.is_active:
+    if not password_matches(user.password_hash, password) or not user.is_active:
         raise Unauthorized(BAD_CREDENTIALS)
     return user
 
@@ -135,7 +144,7 @@ def update_profile(
         if not current_password:
             raise Invalid("Give your current password to set a new one.", field="current_password")
         check_password_rules(password)
-        if not check_password_hash(actor.password_hash, current_password):
+        if not password_matches(actor.password_hash, current_password):
             raise Forbidden("The current password is wrong.")
     elif current_password is not None:
         raise Invalid("current_password is only needed to set a new password.", field="password")

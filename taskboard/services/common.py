@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
 
-from ..errors import Invalid, PreconditionFailed
+from ..errors import Invalid, NotFound, PreconditionFailed
 from ..extensions import db
 from ..models import Project
 
@@ -22,9 +22,26 @@ class Page(Generic[T]):
     total: int
 
 
+def is_plain(value: str) -> bool:
+    """Text a database can store: no NUL character, no lone UTF-16 surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_plain(value: str, field: str, label: str) -> str:
+    if not is_plain(value):
+        raise Invalid(f"{label} contains characters that are not allowed.", field=field)
+    return value
+
+
 def clean_text(value: str | None, field: str, label: str, *, min_len: int, max_len: int) -> str:
     """Strip surrounding whitespace and check the length, naming the field on failure."""
-    value = (value or "").strip()
+    value = check_plain(value or "", field, label).strip()
     if len(value) < min_len or len(value) > max_len:
         if min_len and not value:
             raise Invalid(f"{label} must not be empty.", field=field)
@@ -40,11 +57,15 @@ def lock_project(project_id: uuid.UUID) -> None:
     the writer reads next is current until it commits.
     """
     if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(
+        result = db.session.execute(
             sql_update(Project).where(Project.id == project_id).values(version=Project.version)
         )
+        found = result.rowcount == 1
     else:
-        db.session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+        query = select(Project.id).where(Project.id == project_id).with_for_update()
+        found = db.session.scalar(query) is not None
+    if not found:  # deleted meanwhile
+        raise NotFound("No such project.")
 
 
 def check_version(current: int, expected: int | None, what: str = "card") -> None:

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import delete, func, select
 from sqlalchemy import update as sql_update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound
@@ -115,7 +115,10 @@ def update(
 def _locked(project: Project, expected_version: int | None) -> Project:
     """The project, its row locked for this transaction and its version checked."""
     lock_project(project.id)
-    db.session.refresh(project, ["version"])
+    try:
+        db.session.refresh(project, ["version"])
+    except InvalidRequestError as exc:  # the row is gone
+        raise NotFound("No such project.") from exc
     check_version(project.version, expected_version, "project")
     return project
 
@@ -153,7 +156,7 @@ def list_members(
 
 
 def add_member(actor: User, project_id: uuid.UUID, email: str) -> User:
-    project = get_for_owner(actor, project_id)
+    project = _locked(get_for_owner(actor, project_id), None)
     user = accounts.find_by_email(email)
     if user is None or not user.is_active:
         raise Invalid("No user with this email.", field="email")
@@ -171,7 +174,7 @@ def add_member(actor: User, project_id: uuid.UUID, email: str) -> User:
 
 def remove_member(actor: User, project_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """Remove a member and unassign them from the project's tasks (recorded per task)."""
-    project = get_for_owner(actor, project_id)
+    project = _locked(get_for_owner(actor, project_id), None)
     membership = db.session.get(Membership, (project.id, user_id))
     if membership is None:
         raise NotFound("This user is not a member of the project.")

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy import update as sql_update
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..errors import Invalid, NotFound
@@ -109,6 +110,14 @@ def _record(task_id: uuid.UUID, actor: User, verb: str, now: datetime, **detail:
 
 def _lock_board(project_id: uuid.UUID) -> None:
     lock_project(project_id)
+
+
+def _reload(task: Task) -> None:
+    """Re-read what other writers may have changed before the lock; NotFound if deleted."""
+    try:
+        db.session.refresh(task, ["status", "position", "version"])
+    except InvalidRequestError as exc:  # the row is gone
+        raise NotFound(TASK_NOT_FOUND) from exc
 
 
 def _column_size(project_id: uuid.UUID, status: str) -> int:
@@ -302,7 +311,7 @@ def update(
     task = get_for_member(actor, task_id)
     # Writers of one board go one at a time, and lock before they write anything.
     _lock_board(task.project_id)
-    db.session.refresh(task, ["status", "position", "version"])
+    _reload(task)
     check_version(task.version, expected_version)
     now = utcnow()
     changed = False
@@ -375,7 +384,7 @@ def _iso(value: datetime | None) -> str | None:
 def delete_task(actor: User, task_id: uuid.UUID, *, expected_version: int | None = None) -> None:
     task = get_for_member(actor, task_id)
     _lock_board(task.project_id)
-    db.session.refresh(task, ["status", "position", "version"])
+    _reload(task)
     check_version(task.version, expected_version)
     for model in (TaskAssignee, Activity, Comment):
         db.session.execute(delete(model).where(model.task_id == task.id))
@@ -400,6 +409,8 @@ def list_comments(
 def add_comment(actor: User, task_id: uuid.UUID, body: str) -> Comment:
     task = get_for_member(actor, task_id)
     body = clean_text(body, "body", "Comment", min_len=1, max_len=COMMENT_MAX)
+    _lock_board(task.project_id)
+    _reload(task)  # not deleted meanwhile
     now = utcnow()
     comment = Comment(task_id=task.id, author_id=actor.id, body=body, created_at=now)
     db.session.add(comment)
