@@ -153,13 +153,17 @@ def seed(now: datetime | None = None) -> SeedResult:
         people[email.split("@")[0]] = _ensure_user(email, name, log)
     for spec in PROJECTS:
         _ensure_project(spec, people, now, log)
+    if not log:
+        log.append(
+            f"The demo data is already there ({len(people)} accounts, "
+            f"{len(PROJECTS)} projects); nothing added."
+        )
     return SeedResult(owner, [people[email.split("@")[0]] for email, _ in TEAM], log)
 
 
 def _ensure_user(email: str, name: str, log: list[str]) -> User:
     user = accounts.find_by_email(email)
     if user is not None:
-        log.append(f"Account {email} already exists.")
         return user
     user = accounts.register(email, name, DEMO_PASSWORD)
     log.append(f"Created account {email} ({name}).")
@@ -185,7 +189,6 @@ def _ensure_project(
 ) -> None:
     owner = people["demo"]
     if _owned_project(owner, spec.title) is not None:
-        log.append(f'Project "{spec.title}" already exists; left as it is.')
         return
     project = projects.create(owner, spec.title, spec.description)
     for key in spec.members:
@@ -205,8 +208,13 @@ def _ensure_project(
             tasks.add_comment(people[key], task.id, body)
             comments += 1
     log.append(
-        f'Created project "{spec.title}" with {len(spec.cards)} tasks and {comments} comments.'
+        f'Created project "{spec.title}" with {_plural(len(spec.cards), "task")} '
+        f"and {_plural(comments, 'comment')}."
     )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 # Benchmark data ---------------------------------------------------------------------------
