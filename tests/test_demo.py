@@ -89,7 +89,14 @@ def test_seed_creates_a_demo_team_with_realistic_projects(runner, app, client):
     due_soon = [due for status, due, *_ in all_tasks if due and now < due < now + timedelta(1)]
     assert overdue and due_soon
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 3
+        people = {user.email: user for user in db.session.scalars(sa.select(User))}
+        assert set(people) == {demo.DEMO_EMAIL, *(email for email, _ in demo.TEAM)}
+        # The made-up team mates get no mail; the demo user sees what mail looks like.
+        assert {email: user.notifications for email, user in people.items()} == {
+            demo.DEMO_EMAIL: True,
+            "maya@example.com": False,
+            "sam@example.com": False,
+        }
 
 
 def test_seed_twice_changes_nothing(runner, app):
