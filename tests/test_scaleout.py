@@ -37,7 +37,16 @@ def servers(
     tmp = tmp_path_factory.mktemp("scaleout")
 
     def env(name: str) -> dict[str, str]:
-        return app_env(url, tmp / name, SECRET_KEY=SECRET, REDIS_URL=REDIS_URL)
+        # Rate limits stay on (their counters live in the same Redis) but high enough that
+        # reruns within a minute, or other runs on this Redis, cannot make this test flaky.
+        return app_env(
+            url,
+            tmp / name,
+            SECRET_KEY=SECRET,
+            REDIS_URL=REDIS_URL,
+            TASKBOARD_RATE_AUTH="1000/minute",
+            TASKBOARD_RATE_API="10000/minute",
+        )
 
     with live_server(env("a"), tmp) as a, live_server(env("b"), tmp) as b:
         yield a, b
