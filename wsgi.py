@@ -1,5 +1,12 @@
 """The WSGI entry point: `waitress-serve wsgi:app`, `flask --app wsgi …`."""
 
-from taskboard import create_app
+import sys
 
-app = create_app()
+from taskboard import create_app
+from taskboard.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    # One readable line for the operator instead of a traceback from waitress or flask.
+    sys.exit(f"Taskboard cannot start: {exc}")

@@ -27,7 +27,7 @@ fi
 
 export FLASK_APP=wsgi
 .venv/bin/flask db upgrade
-.venv/bin/flask demo seed
+if [ "${TASKBOARD_ENV:-}" != "production" ]; then .venv/bin/flask demo seed; fi
 
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}

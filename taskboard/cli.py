@@ -1,50 +1,223 @@
-"""The `flask …` admin commands. They call the services, like the API and the pages."""
+"""The `flask …` admin commands. They parse, call the services and print what happened."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .models import utcnow
-from .services import accounts, projects, tasks
+from . import demo as demo_data
+from .errors import DomainError
+from .models import User
+from .services import accounts
 
-DEMO_EMAIL = "demo@example.com"
-DEMO_PASSWORD = "taskboard-demo"
+
+def domain_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a domain error into click's one-line `Error: …` and a non-zero exit, no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+
+    return wrapper
+
+
+def prompt_new_password() -> str:
+    """Ask for a password twice, hidden, and check it against the rules."""
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    accounts.check_password_rules(password)
+    return password
+
+
+# Users -----------------------------------------------------------------------------------
+
+users = AppGroup("users", help="Create, list, (de)activate accounts and set passwords.")
+
+
+@users.command("create")
+@click.option("--email", help="The new account's email address (prompted for if left out).")
+@click.option("--name", help="The display name (prompted for if left out).")
+@click.option(
+    "--password",
+    help="The password; better left out, to be asked for twice without echo.",
+)
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@domain_errors
+def users_create(email: str | None, name: str | None, password: str | None, admin: bool) -> None:
+    """Create an account; prompts for whatever is missing."""
+    # Each answer is checked before the next question, so a typo fails before the password.
+    email = accounts.check_new_email(email if email is not None else click.prompt("Email"))
+    name = accounts.check_name(name if name is not None else click.prompt("Name"))
+    if password is None:
+        password = prompt_new_password()
+    user = accounts.register(email, name, password, is_admin=admin)
+    role = "administrator" if user.is_admin else "user"
+    click.echo(f"Created {role} {user.email} ({user.name}).")
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@users.command("list")
+def users_list() -> None:
+    """List every account: email, name, active, admin, projects, created."""
+    rows = accounts.list_users_with_project_counts()
+    if not rows:
+        click.echo("No users yet. Create one with: flask users create")
+        return
+    header = ("EMAIL", "NAME", "ACTIVE", "ADMIN", "PROJECTS", "CREATED")
+    table = [
+        (
+            user.email,
+            _clip(user.name, 32),
+            _yes_no(user.is_active),
+            _yes_no(user.is_admin),
+            str(count),
+            user.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+        for user, count in rows
+    ]
+    widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
+    for row in [header, *table]:
+        cells = [
+            cell.rjust(width) if i == 4 else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        click.echo("  ".join(cells).rstrip())
+    click.echo(f"{len(rows)} user{'' if len(rows) == 1 else 's'}")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option("--password", help="The new password; better left out, to be asked for twice.")
+@domain_errors
+def users_set_password(email: str, password: str | None) -> None:
+    """Set a user's password; their sessions and access tokens end."""
+    user = accounts.get_by_email(email)
+    if password is None:
+        password = prompt_new_password()
+    accounts.set_password(user, password)
+    click.echo(
+        f"Set a new password for {user.email}; their sessions and access tokens have ended "
+        "(personal tokens keep working: flask tokens revoke revokes them)."
+    )
+
+
+@users.command("deactivate")
+@click.argument("email")
+@domain_errors
+def users_deactivate(email: str) -> None:
+    """Deactivate an account: no login, and its sessions and tokens stop working at once."""
+    user = accounts.get_by_email(email)
+    if not accounts.set_active(user, False):
+        click.echo(f"{user.email} is already deactivated; nothing changed.")
+        return
+    click.echo(f"Deactivated {user.email}: their sessions have ended and every token is revoked.")
+
+
+@users.command("activate")
+@click.argument("email")
+@domain_errors
+def users_activate(email: str) -> None:
+    """Let a deactivated account log in again."""
+    user = accounts.get_by_email(email)
+    if not accounts.set_active(user, True):
+        click.echo(f"{user.email} is already active; nothing changed.")
+        return
+    click.echo(f"Activated {user.email}; they can log in again.")
+
+
+# Tokens ----------------------------------------------------------------------------------
+
+tokens = AppGroup("tokens", help="Revoke API tokens.")
+
+
+@tokens.command("revoke")
+@click.argument("email")
+@domain_errors
+def tokens_revoke(email: str) -> None:
+    """Revoke all of a user's tokens: access and refresh tokens, and personal tokens."""
+    user = accounts.get_by_email(email)
+    pairs, personal = accounts.revoke_tokens(user)
+    click.echo(
+        f"Revoked {pairs} access/refresh token pair{'' if pairs == 1 else 's'} and "
+        f"{personal} personal token{'' if personal == 1 else 's'} of {user.email}."
+    )
+
+
+# Demo data -------------------------------------------------------------------------------
 
 demo = AppGroup("demo", help="Demo data.")
 
 
 @demo.command("seed")
-def demo_seed() -> None:
-    """Create a demo account with a project and tasks in every column (idempotent)."""
-    user = accounts.find_by_email(DEMO_EMAIL)
-    if user is None:
-        user = accounts.register(DEMO_EMAIL, "Demo User", DEMO_PASSWORD)
-        _seed_project(user)
-        click.echo("Created the demo account with a sample project.")
-    else:
-        click.echo("The demo account already exists.")
-    click.echo(f"Log in as {DEMO_EMAIL} with password {DEMO_PASSWORD}")
-
-
-def _seed_project(user: accounts.User) -> None:
-    now = utcnow()
-    project = projects.create(user, "Website relaunch", "Everything for the new site.")
-    cards = [
-        ("Collect feedback on the draft", "todo", now + timedelta(days=3)),
-        ("Write the pricing page", "todo", now + timedelta(hours=20)),
-        ("Pick a font pairing", "in_progress", now - timedelta(days=1)),
-        ("Set up analytics", "in_progress", None),
-        ("Register the domain", "done", now - timedelta(days=5)),
-    ]
-    for title, status, due in cards:
-        tasks.create(
-            user, project.id, title=title, status=status, assignee_ids=[user.id], due_date=due
+@click.option(
+    "--tasks",
+    "task_count",
+    type=click.IntRange(min=0),
+    help='Also fill the demo user\'s "Benchmark" project up to this many tasks (bulk insert).',
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Seed even when TASKBOARD_ENV=production (the demo password is public).",
+)
+@domain_errors
+def demo_seed(task_count: int | None, force: bool) -> None:
+    """Create the demo account, its team and projects (idempotent); --tasks N for big data."""
+    if current_app.config.get("PRODUCTION") and not force:
+        raise click.ClickException(
+            "Refusing to create accounts with a published password in production; "
+            "add --force if you really mean it."
         )
+    result = demo_data.seed()
+    for line in result.log:
+        click.echo(line)
+    if task_count is not None:
+        _seed_benchmark(result.owner, result.others, task_count)
+    click.echo(_login_line(result.owner, result.others))
+
+
+def _seed_benchmark(owner: User, others: list[User], task_count: int) -> None:
+    plan = demo_data.benchmark_plan(owner, others, task_count)
+    if plan.missing == 0:
+        click.echo(
+            f'"{demo_data.BENCHMARK_TITLE}" already has {plan.existing} tasks '
+            f"(asked for {task_count}); nothing added."
+        )
+        return
+    started = time.perf_counter()
+    with click.progressbar(length=plan.missing, label="Inserting tasks") as bar:
+        added = demo_data.top_up_benchmark(plan, on_progress=bar.update)
+    click.echo(
+        f'"{demo_data.BENCHMARK_TITLE}" now has {plan.existing + added} tasks '
+        f"({added} added in {time.perf_counter() - started:.1f} s)."
+    )
+
+
+def _login_line(owner: User, others: list[User]) -> str:
+    if not accounts.has_password(owner, demo_data.DEMO_PASSWORD):
+        return f"Demo account: {owner.email} (its password has been changed since seeding)."
+    line = f"Log in as {owner.email} with password {demo_data.DEMO_PASSWORD}"
+    mates = [u.email for u in others if accounts.has_password(u, demo_data.DEMO_PASSWORD)]
+    if mates:
+        line += f" (team mates {', '.join(mates)} use the same password)"
+    return line + "."
 
 
 def init_app(app: Flask) -> None:
-    app.cli.add_command(demo)
+    for group in (users, tokens, demo):
+        app.cli.add_command(group)

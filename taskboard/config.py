@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -65,25 +66,82 @@ def instance_secret(instance_path: Path) -> str:
     return key
 
 
+ENVIRONMENTS = ("development", "production")
+SECRET_KEY_MIN = 32
+
+
+def check_base_url(url: str) -> str:
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"BASE_URL must be an absolute http(s) URL, not {url!r}")
+    return url.rstrip("/")
+
+
+def production_problems(
+    *, secret: str | None, base_url: str | None, database_url: str | None, cookie_secure: bool
+) -> list[str]:
+    """What keeps a production deployment from starting, one short sentence each."""
+    problems = []
+    if not secret:
+        problems.append("SECRET_KEY must be set when TASKBOARD_ENV=production")
+    elif len(secret) < SECRET_KEY_MIN:
+        problems.append(
+            f"SECRET_KEY must be at least {SECRET_KEY_MIN} characters in production "
+            "(python3 -c 'import secrets; print(secrets.token_hex(32))' makes one)"
+        )
+    if not base_url:
+        problems.append("BASE_URL must be set when TASKBOARD_ENV=production")
+    if not database_url:
+        problems.append(
+            "DATABASE_URL must be set when TASKBOARD_ENV=production "
+            "(postgresql+psycopg://…, or sqlite:///path to choose SQLite deliberately)"
+        )
+    if not cookie_secure:
+        problems.append("SESSION_COOKIE_SECURE cannot be off when TASKBOARD_ENV=production")
+    if env_bool("FLASK_DEBUG", False):
+        problems.append("FLASK_DEBUG must be off when TASKBOARD_ENV=production")
+    return problems
+
+
 def load(instance_path: Path) -> dict[str, Any]:
-    """Read every setting from the environment (a `.env` file has been loaded by then)."""
+    """Read every setting from the environment (a `.env` file has been loaded by then).
+
+    Production mode refuses to start, naming every problem at once, rather than run with
+    a guessable secret, an embedded database nobody chose, cookies sent over plain HTTP
+    or the debugger on.
+    """
     env = (env_str("TASKBOARD_ENV", "development") or "development").lower()
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"TASKBOARD_ENV must be development or production, not {env!r}")
     production = env == "production"
-    database_url = env_str("DATABASE_URL") or f"sqlite:///{instance_path / 'taskboard.db'}"
+    database_url = env_str("DATABASE_URL")
     secret = env_str("SECRET_KEY")
-    if production and not secret:
-        raise ConfigError("SECRET_KEY must be set when TASKBOARD_ENV=production")
     base_url = env_str("BASE_URL")
-    if production and not base_url:
-        raise ConfigError("BASE_URL must be set when TASKBOARD_ENV=production")
+    cookie_secure = env_bool("SESSION_COOKIE_SECURE", production)
+    if production:
+        problems = production_problems(
+            secret=secret,
+            base_url=base_url,
+            database_url=database_url,
+            cookie_secure=cookie_secure,
+        )
+        if problems:
+            raise ConfigError("; ".join(problems))
+    trusted_proxies = env_int("TRUSTED_PROXIES", 0)
+    if trusted_proxies < 0:
+        raise ConfigError(f"TRUSTED_PROXIES must be 0 or more, not {trusted_proxies}")
+    base_url = check_base_url(base_url or "http://127.0.0.1:8000")
     mail_server = env_str("MAIL_SERVER")
-    return {
+    settings: dict[str, Any] = {
         "TASKBOARD_ENV": env,
         "PRODUCTION": production,
         "SECRET_KEY": secret or instance_secret(instance_path),
-        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            database_url or f"sqlite:///{instance_path / 'taskboard.db'}"
+        ),
         "REDIS_URL": env_str("REDIS_URL"),
-        "BASE_URL": (base_url or "http://127.0.0.1:8000").rstrip("/"),
+        "BASE_URL": base_url,
+        "PREFERRED_URL_SCHEME": urlsplit(base_url).scheme,
         "PORT": env_int("PORT", 8000),
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": env_int("MAIL_PORT", 25),
@@ -97,10 +155,14 @@ def load(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
         "TASKBOARD_RATE_AUTH": env_str("TASKBOARD_RATE_AUTH", "10/minute"),
         "TASKBOARD_RATE_API": env_str("TASKBOARD_RATE_API", "600/minute"),
-        "TRUSTED_PROXIES": env_int("TRUSTED_PROXIES", 0),
-        "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", production),
+        "TRUSTED_PROXIES": trusted_proxies,
+        "SESSION_COOKIE_SECURE": cookie_secure,
+        "REMEMBER_COOKIE_SECURE": cookie_secure,
         "LOG_LEVEL": (env_str("LOG_LEVEL", "INFO") or "INFO").upper(),
     }
+    if production:
+        settings["DEBUG"] = False
+    return settings
 
 
 # Fixed settings: not meant to be changed per deployment.
@@ -109,6 +171,8 @@ STATIC: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
     "ACCESS_TOKEN_TTL": 30 * 60,
     "REFRESH_TOKEN_TTL": 7 * 24 * 3600,
     "API_TITLE": "Taskboard API",

@@ -8,6 +8,7 @@ import sys
 import time
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger("taskboard.request")
 
@@ -60,7 +61,17 @@ def _finish(response: Response) -> Response:
     return response
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-* only from the configured number of proxies, and only then."""
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+
+
 def init_app(app: Flask) -> None:
     _configure_logging(app)
+    _trust_proxies(app)
     app.before_request(_start_timer)
     app.after_request(_finish)

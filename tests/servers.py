@@ -53,6 +53,16 @@ def flask(args: list[str], env: dict[str, str], check: bool = True) -> subproces
     )
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Hand a 3xx back as the answer (with its Set-Cookie) instead of following it."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_REDIRECT = urllib.request.build_opener(_NoRedirect)
+
+
 @dataclass
 class Response:
     status: int
@@ -77,6 +87,7 @@ class LiveServer:
         token: str | None = None,
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
+        follow_redirects: bool = True,
     ) -> Response:
         headers = dict(headers or {})
         if json_body is not None:
@@ -85,8 +96,9 @@ class LiveServer:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        opener = urllib.request.urlopen if follow_redirects else _NO_REDIRECT.open
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            with opener(req, timeout=30) as resp:
                 return Response(resp.status, resp.headers, resp.read())
         except urllib.error.HTTPError as err:
             return Response(err.code, err.headers, err.read())

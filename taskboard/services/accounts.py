@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from ..extensions import db
-from ..models import User
+from ..models import Membership, PersonalToken, User
 from . import tokens
 from .common import check_plain, is_plain
 
@@ -170,3 +170,77 @@ def load_session_user(session_id: str) -> User | None:
     if user is None or not user.is_active or str(user.session_version) != version:
         return None
     return user
+
+
+# Administration (the `flask users …` and `flask tokens …` commands) ---------------------
+
+
+def get_by_email(email: str) -> User:
+    """The user with this email (any case), or NotFound naming the address."""
+    user = find_by_email(email)
+    if user is None:
+        raise NotFound(f"No user with email {normalise_email(email)}.")
+    return user
+
+
+def list_users_with_project_counts() -> list[tuple[User, int]]:
+    """Every user with the number of projects they are a member of, oldest first; one query."""
+    projects = (
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.user_id == User.id)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(select(User, projects).order_by(User.created_at, User.email))
+    return [(user, count) for user, count in rows]
+
+
+def set_password(user: User, password: str) -> None:
+    """Set a new password; every session and access/refresh token of the user ends."""
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    tokens.revoke_all(user, personal=False)
+    db.session.commit()
+
+
+def set_active(user: User, active: bool) -> bool:
+    """Activate or deactivate an account; whether anything changed.
+
+    Deactivation ends every session and revokes every token, personal ones included, so
+    reactivating the account later does not bring old credentials back.
+    """
+    if user.is_active == active:
+        return False
+    user.is_active = active
+    if not active:
+        user.session_version += 1
+        tokens.revoke_all(user)
+    db.session.commit()
+    return True
+
+
+def has_password(user: User, password: str) -> bool:
+    return check_password_hash(user.password_hash, password)
+
+
+def check_new_email(email: str) -> str:
+    """The normalised address if it is valid and not in use; Invalid or Conflict otherwise."""
+    email = check_email(email)
+    if email_taken(email):
+        raise Conflict("An account with this email already exists.", field="email")
+    return email
+
+
+def revoke_tokens(user: User) -> tuple[int, int]:
+    """Revoke every token of the user: (access/refresh pairs revoked, personal tokens revoked)."""
+    personal = (
+        db.session.scalar(
+            select(func.count()).select_from(PersonalToken).where(PersonalToken.user_id == user.id)
+        )
+        or 0
+    )
+    total = tokens.revoke_all(user)
+    db.session.commit()
+    return total - personal, personal
