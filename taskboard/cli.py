@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .models import utcnow
 from .services import accounts, projects, tasks
@@ -48,3 +48,62 @@ def _seed_project(user: accounts.User) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
+    register_notify_commands(app)
+
+
+# Notifications and the worker -------------------------------------------------------
+
+
+notify = AppGroup("notify", help="Notification jobs, run by hand.")
+
+
+@notify.command("due-reminders")
+def notify_due_reminders() -> None:
+    """Write and queue due-date reminders now (the worker does this periodically)."""
+    from .services import notifications
+
+    created = notifications.queue_due_reminders()
+    click.echo(f"Queued {len(created)} due-date reminder(s).")
+
+
+@notify.command("sweep")
+def notify_sweep() -> None:
+    """Deliver every pending notification that is due now, in this process."""
+    from .services import notifications
+
+    result = notifications.sweep()
+    click.echo(f"Sweep: {result.summary()}.")
+    counts = notifications.status_counts()
+    click.echo("Outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
+
+
+@click.command("worker")
+@click.option("--workers", "-w", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--max-delay",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 60),
+    help="Longest wait in seconds between polls of an empty queue.",
+)
+@with_appcontext
+def worker(workers: int, max_delay: float) -> None:
+    """Run the huey consumer with its periodic jobs, in the foreground (Ctrl-C stops it)."""
+    from flask import current_app
+
+    from .queue import create_consumer
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        consumer = create_consumer(app, workers=workers, max_delay=max_delay)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    storage = "Redis" if app.config.get("REDIS_URL") else app.config["HUEY_SQLITE_PATH"]
+    mail_to = app.config.get("MAIL_SERVER") or app.config["MAIL_OUTBOX_DIR"]
+    click.echo(f"Worker: {workers} thread(s), queue {storage}, mail to {mail_to}.")
+    consumer.run()
+
+
+def register_notify_commands(app: Flask) -> None:
+    app.cli.add_command(notify)
+    app.cli.add_command(worker)
