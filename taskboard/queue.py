@@ -8,6 +8,7 @@ under instance/, and remembers the app so jobs can open its context in a worker 
 from __future__ import annotations
 
 import logging
+import signal
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,6 +104,10 @@ class TaskboardConsumer(Consumer):
         shortest = min(int(app.config[name]) for name in PERIODIC_SETTINGS)
         self.periodic_seconds = max(1, min(60, shortest))
         super().__init__(huey, **options)
+        # Both Ctrl-C and SIGTERM (docker stop, scripts/run.sh) let running jobs finish;
+        # a second one stops at once. A row cut off mid-send is retried after its lease.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._signal_actions[signum] = (False, True)
 
     def _create_scheduler(self) -> Scheduler:
         scheduler = super()._create_scheduler()
@@ -122,4 +127,5 @@ def create_consumer(app: Flask, *, workers: int = 2, max_delay: float = 10.0) ->
         backoff=1.15,
         max_delay=max_delay,
         check_worker_health=True,
+        shutdown_timeout=float(app.config["MAIL_TIMEOUT"]) + 5,
     )
