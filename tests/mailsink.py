@@ -31,7 +31,7 @@ class MailSink:
         self._lock = threading.Lock()
         self.port = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.hold:
             self.holding.set()
             while not self._release.is_set():

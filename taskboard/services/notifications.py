@@ -270,14 +270,14 @@ def claim(note_id: uuid.UUID, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-def _finish(note_id: uuid.UUID, claimed_at: datetime, **values: Any) -> bool:
+def _finish(note_id: uuid.UUID, claim: datetime, **values: Any) -> bool:
     """Record the outcome of a claim, if the claim is still this worker's."""
     result = db.session.execute(
         update(Notification)
         .where(
             Notification.id == note_id,
             Notification.status == "sending",
-            Notification.claimed_at == claimed_at,
+            Notification.claimed_at == claim,
         )
         .values(**values)
         .execution_options(synchronize_session=False)

@@ -347,9 +347,7 @@ def update(
     return get_for_member(actor, task.id)
 
 
-def _reassign(
-    task: Task, actor: User, assignees: list[User], now: datetime
-) -> list[User] | None:
+def _reassign(task: Task, actor: User, assignees: list[User], now: datetime) -> list[User] | None:
     """Set the assignees, recording each change; the newly added users (None: no change)."""
     current = {user.id: user for user in task.assignees}
     wanted = {user.id: user for user in assignees}
