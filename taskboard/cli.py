@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import click
@@ -98,6 +99,11 @@ def worker(workers: int, max_delay: float) -> None:
         consumer = create_consumer(app, workers=workers, max_delay=max_delay)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
+    # huey logs every job run at INFO; the jobs log what they did themselves.
+    if app.config["LOG_LEVEL"] != "DEBUG":
+        logging.getLogger("huey").setLevel(logging.WARNING)
+        logging.getLogger("huey.consumer").setLevel(logging.INFO)
+        logging.getLogger("huey.consumer.Scheduler").setLevel(logging.WARNING)
     storage = "Redis" if app.config.get("REDIS_URL") else app.config["HUEY_SQLITE_PATH"]
     mail_to = app.config.get("MAIL_SERVER") or app.config["MAIL_OUTBOX_DIR"]
     click.echo(f"Worker: {workers} thread(s), queue {storage}, mail to {mail_to}.")

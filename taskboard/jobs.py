@@ -6,11 +6,14 @@ mail went out.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import Counter
 
 from .queue import Every, huey, job_context
 from .services import notifications
+
+log = logging.getLogger("taskboard.jobs")
 
 
 @huey.task()
@@ -25,11 +28,17 @@ def deliver_notifications(ids: list[str]) -> dict[str, int]:
 def sweep_outbox() -> str:
     """Deliver whatever is still pending: queue down at the time, worker killed, SMTP down."""
     with job_context():
-        return notifications.sweep().summary()
+        result = notifications.sweep()
+    if result.outcomes or result.abandoned:
+        log.info("outbox sweep: %s", result.summary())
+    return result.summary()
 
 
 @huey.periodic_task(Every("NOTIFY_REMINDER_SECONDS"))
 def queue_due_reminders() -> int:
     """Write and queue the due-date reminders not written yet."""
     with job_context():
-        return len(notifications.queue_due_reminders())
+        created = len(notifications.queue_due_reminders())
+    if created:
+        log.info("queued %d due-date reminder(s)", created)
+    return created
