@@ -8,6 +8,8 @@ worker processes share; each test has its own huey name, so runs never see each 
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 import uuid
@@ -23,7 +25,7 @@ from conftest import BASE_CONFIG, REDIS_URL, ApiUser, register
 from flask import Flask
 from flask_migrate import upgrade
 from mailsink import MailSink, mail_sink
-from servers import BIN, ROOT, app_env, free_port
+from servers import BIN, ROOT, LiveServer, app_env, flask, free_port
 
 from taskboard import create_app
 from taskboard.extensions import db
@@ -290,3 +292,64 @@ def test_worker_killed_mid_send_is_retried_after_the_lease(sqlite_stack: Stack) 
         assert_each_once(stack, app, 1)
     [note] = outbox(app)
     assert note.attempts == 2
+
+
+def test_serve_script_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None:
+    """The embedded mode as scripts/run.sh starts it: queue in SQLite, mail to a folder."""
+    instance = tmp_path / "instance"
+    env = app_env(f"sqlite:///{tmp_path / 'taskboard.db'}", instance, **FAST)
+    env["PORT"] = str(free_port())
+    flask(["db", "upgrade"], env)
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            ["bash", "scripts/serve.sh"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal gives it
+        )
+    server = LiveServer(f"http://127.0.0.1:{env['PORT']}", log_path)
+    try:
+        wait_until(lambda: _answers(server), 30, "the web server")
+        alice = _login(server, "alice@example.com")
+        _login(server, "bob@example.com")
+        project = server.request("POST", "/api/v1/projects", {"title": "Garden"}, token=alice)
+        resp = server.request(
+            "POST",
+            f"/api/v1/projects/{project.json['id']}/members",
+            {"email": "bob@example.com"},
+            token=alice,
+        )
+        assert resp.status == 201
+        outbox = instance / "outbox"
+        wait_until(lambda: len(list(outbox.glob("*.eml"))) == 1, 20, "mail in the outbox folder")
+        [eml] = outbox.glob("*.eml")
+        assert b"Subject: [Taskboard] You were added to the project" in eml.read_bytes()
+        assert "mail to bob@example.com" in server.log()
+
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal
+        assert proc.wait(timeout=30) == 130, server.log()
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)  # neither the web server nor the worker is left
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _answers(server: LiveServer) -> bool:
+    try:
+        return server.request("GET", "/healthz").status == 200
+    except OSError:
+        return False
+
+
+def _login(server: LiveServer, email: str) -> str:
+    body = {"email": email, "name": email.split("@")[0], "password": "s3cret-enough"}
+    assert server.request("POST", "/api/v1/auth/register", body).status == 201
+    resp = server.request(
+        "POST", "/api/v1/auth/tokens", {"email": email, "password": body["password"]}
+    )
+    return resp.json["access_token"]
