@@ -78,6 +78,21 @@ class TimeoutConnection(Connection):
             host.login(state.username, state.password)
         return host
 
+    def __exit__(self, exc_type: Any, exc_value: Any, tb: Any) -> None:
+        if self.host is None:
+            return
+        if exc_type is not None:
+            # After a failure QUIT may fail too and hide the reason; just hang up.
+            self.host.close()
+            return
+        try:
+            self.host.quit()
+        except (smtplib.SMTPException, OSError) as exc:
+            # The server has taken the message already: a failed goodbye is no reason to
+            # send it again.
+            log.warning("SMTP QUIT failed after delivery: %s", exc)
+            self.host.close()
+
 
 def send(mail: Mail) -> str:
     """Send one mail; where it went ("smtp" or the file written). Raises on failure."""

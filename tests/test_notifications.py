@@ -448,3 +448,34 @@ def test_notify_commands_print_what_they_did(
     assert len(outbox_mail(app)) == 3
     result = runner.invoke(args=["notify", "sweep"])
     assert "Sweep: nothing to send." in result.output
+
+
+def test_a_silent_smtp_server_costs_one_timeout_and_a_retry(
+    smtp_app: Flask, queue_only: None, alice: ApiUser, bob: ApiUser
+) -> None:
+    app = smtp_app
+    with mail_sink() as sink:
+        sink.hold = True  # takes the message, never answers
+        app.config.update(MAIL_PORT=sink.port, MAIL_TIMEOUT=1)
+        mail_extension.init_app(app)
+        project = alice.create_project()
+        alice.add_member(project["id"], bob)
+        with app.app_context():
+            assert notifications.sweep().outcomes == {"retrying": 1}
+    [row] = rows(app)
+    assert row["status"] == "pending" and "timed out" in row["last_error"]
+    assert sink.messages == []
+
+
+def test_sweep_stops_early_when_every_send_fails(
+    smtp_app: Flask, queue_only: None, alice: ApiUser, make_user: Any
+) -> None:
+    app = smtp_app
+    app.config["MAIL_PORT"] = free_port()  # nothing listens there
+    mail_extension.init_app(app)
+    project = alice.create_project()
+    for n in range(5):
+        alice.add_member(project["id"], make_user(f"member{n}@example.com"))
+    with app.app_context():
+        assert notifications.sweep().outcomes == {"retrying": 3}
+    assert sorted(r["attempts"] for r in rows(app)) == [0, 0, 1, 1, 1]

@@ -28,6 +28,7 @@ log = logging.getLogger("taskboard.notifications")
 
 COMMENT_EXCERPT = 1000
 ERROR_MAX = 1000
+SWEEP_STOP_AFTER_FAILURES = 3
 
 
 @dataclass(frozen=True)
@@ -466,8 +467,16 @@ def sweep(limit: int = 500) -> SweepResult:
     )
     db.session.rollback()
     outcomes: Counter[str] = Counter()
+    failures_in_a_row = 0
     for note_id in ids:
-        outcomes[deliver(note_id)] += 1
+        outcome = deliver(note_id)
+        outcomes[outcome] += 1
+        failures_in_a_row = failures_in_a_row + 1 if outcome == "retrying" else 0
+        if failures_in_a_row >= SWEEP_STOP_AFTER_FAILURES:
+            # The mail server is most likely down: the rest waits for the next sweep
+            # instead of each costing a timeout and a try now.
+            log.warning("sweep stopped after %d failed sends in a row", failures_in_a_row)
+            break
     return SweepResult(outcomes, abandoned)
 
 
