@@ -479,3 +479,32 @@ def test_sweep_stops_early_when_every_send_fails(
     with app.app_context():
         assert notifications.sweep().outcomes == {"retrying": 3}
     assert sorted(r["attempts"] for r in rows(app)) == [0, 0, 1, 1, 1]
+
+
+def test_account_mail_ignores_the_preference_and_can_go_to_another_address(
+    app: Flask, queue_only: None, alice: ApiUser
+) -> None:
+    alice.patch("/api/v1/users/me", json={"notifications": False})
+    kind = notifications.register_kind(
+        "test_account_notice",
+        "Account notice for {name}",
+        template="added_to_project",
+        account=True,
+        context=lambda note: {"project_url": "http://testserver/account"},
+    )
+    try:
+        with app.app_context():
+            user = db.session.get(User, uuid.UUID(alice.id))
+            outbox = notifications.Outbox()
+            outbox.add(notifications.ASSIGNED, user)  # honours the preference: nothing
+            outbox.add(kind, user, payload={"name": "Alice", "project_title": "x"})
+            outbox.add(kind, user, email="new-address@example.com", payload={"name": "A"})
+            db.session.commit()
+            assert notifications.sweep().outcomes == {"sent": 2}
+    finally:
+        notifications.KINDS.pop(kind.name)
+    messages = sorted(outbox_mail(app), key=lambda m: m["To"])
+    assert [(m["To"], m["Subject"]) for m in messages] == [
+        ("alice@example.com", "[Taskboard] Account notice for Alice"),
+        ("new-address@example.com", "[Taskboard] Account notice for A"),
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,28 +33,42 @@ SWEEP_STOP_AFTER_FAILURES = 3
 
 @dataclass(frozen=True)
 class Kind:
-    """A kind of mail. `account` mail (password reset, email confirmation) is sent whatever
-    the user's notification preference; the rest honours it."""
+    """A kind of mail: its subject (formatted with the row's payload), its templates
+    (`templates/mail/<template>.txt` and `.html`), and whether it is `account` mail
+    (password reset, email confirmation), which is sent whatever the user's notification
+    preference. `context`, if given, adds to the templates' context at sending time, e.g.
+    a signed link that should not sit in the database."""
 
     name: str
+    subject: str
     template: str
     account: bool = False
+    context: Callable[[Notification], dict[str, Any]] | None = None
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def register_kind(name: str, *, template: str | None = None, account: bool = False) -> Kind:
-    kind = Kind(name, template or name, account)
+def register_kind(
+    name: str,
+    subject: str,
+    *,
+    template: str | None = None,
+    account: bool = False,
+    context: Callable[[Notification], dict[str, Any]] | None = None,
+) -> Kind:
+    kind = Kind(name, subject, template or name, account, context)
     KINDS[name] = kind
     return kind
 
 
-ASSIGNED = register_kind("assigned")
-ADDED_TO_PROJECT = register_kind("added_to_project")
-COMMENTED = register_kind("commented")
-MOVED_TO_DONE = register_kind("moved_to_done")
-DUE_SOON = register_kind("due_soon")
+ASSIGNED = register_kind("assigned", "You were assigned to “{task_title}”")
+ADDED_TO_PROJECT = register_kind(
+    "added_to_project", "You were added to the project “{project_title}”"
+)
+COMMENTED = register_kind("commented", "New comment on “{task_title}”")
+MOVED_TO_DONE = register_kind("moved_to_done", "“{task_title}” was moved to Done")
+DUE_SOON = register_kind("due_soon", "“{task_title}” is due within 24 hours")
 
 
 # Writing: the outbox of one use case ------------------------------------------------------
@@ -73,7 +87,7 @@ class Outbox:
     def add(
         self,
         kind: Kind,
-        user: User,
+        user: User | None,
         *,
         actor: User | None = None,
         project_id: uuid.UUID | None = None,
@@ -81,16 +95,22 @@ class Outbox:
         email: str | None = None,
         payload: dict[str, Any] | None = None,
     ) -> Notification | None:
-        """Add one row, unless the rules say this user gets no mail for it."""
-        if actor is not None and user.id == actor.id:
-            return None
-        if not user.is_active or (not kind.account and not user.notifications):
-            return None
+        """Add one row, unless the rules say this user gets no mail for it.
+
+        The mail goes to `email` if given (it need not be the user's address), else to the
+        user's address at sending time."""
+        if user is None and email is None:
+            raise ValueError("a notification needs a user or an address")
+        if user is not None:
+            if actor is not None and user.id == actor.id:
+                return None
+            if not user.is_active or (not kind.account and not user.notifications):
+                return None
         now = utcnow()
         note = Notification(
             id=uuid.uuid4(),
             kind=kind.name,
-            user_id=user.id,
+            user_id=user.id if user is not None else None,
             email=email,
             project_id=project_id,
             task_id=task_id,
@@ -400,29 +420,23 @@ def build_mail(note: Notification) -> mail.Mail:
     if "due_date" in payload:
         context["due"] = datetime.fromisoformat(payload["due_date"])
     context["account_url"] = f"{base}/account"
-    subject = _subject(note.kind, payload)
+    kind = KINDS[note.kind]
+    if kind.context is not None:
+        context.update(kind.context(note))
     return mail.render(
-        KINDS[note.kind].template,
+        kind.template,
         to=_address(note),
-        subject=subject,
+        subject=kind.subject.format_map(_Blank(payload)),
         message_id=mail.message_id(str(note.id)),
         **context,
     )
 
 
-def _subject(kind: str, payload: dict[str, Any]) -> str:
-    task = payload.get("task_title", "")
-    if kind == ASSIGNED.name:
-        return f"You were assigned to “{task}”"
-    if kind == ADDED_TO_PROJECT.name:
-        return f"You were added to the project “{payload.get('project_title', '')}”"
-    if kind == COMMENTED.name:
-        return f"New comment on “{task}”"
-    if kind == MOVED_TO_DONE.name:
-        return f"“{task}” was moved to Done"
-    if kind == DUE_SOON.name:
-        return f"“{task}” is due within 24 hours"
-    return payload.get("subject", "Notification")
+class _Blank(dict):
+    """Payload fields for a subject; a missing one reads as empty rather than failing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 @dataclass
