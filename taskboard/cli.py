@@ -70,11 +70,11 @@ def notify_due_reminders() -> None:
 @notify.command("sweep")
 def notify_sweep() -> None:
     """Deliver every pending notification that is due now, in this process."""
-    from .services import notifications
+    from .services import delivery
 
-    result = notifications.sweep()
+    result = delivery.sweep()
     click.echo(f"Sweep: {result.summary()}.")
-    counts = notifications.status_counts()
+    counts = delivery.status_counts()
     click.echo("Outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
 
 

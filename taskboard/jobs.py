@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 
 from .queue import Every, huey, job_context
-from .services import notifications
+from .services import delivery, notifications
 
 log = logging.getLogger("taskboard.jobs")
 
@@ -20,7 +20,7 @@ log = logging.getLogger("taskboard.jobs")
 def deliver_notifications(ids: list[str]) -> dict[str, int]:
     """Send these outbox rows (those still due; the others were handled already)."""
     with job_context():
-        outcomes = Counter(notifications.deliver(uuid.UUID(key)) for key in ids)
+        outcomes = Counter(delivery.deliver(uuid.UUID(key)) for key in ids)
     return dict(outcomes)
 
 
@@ -28,7 +28,7 @@ def deliver_notifications(ids: list[str]) -> dict[str, int]:
 def sweep_outbox() -> str:
     """Deliver whatever is still pending: queue down at the time, worker killed, SMTP down."""
     with job_context():
-        result = notifications.sweep()
+        result = delivery.sweep()
     if result.outcomes or result.abandoned:
         log.info("outbox sweep: %s", result.summary())
     return result.summary()

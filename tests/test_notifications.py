@@ -26,7 +26,7 @@ from taskboard.extensions import db
 from taskboard.extensions import mail as mail_extension
 from taskboard.models import Notification, Task, User
 from taskboard.queue import huey
-from taskboard.services import notifications, tasks
+from taskboard.services import delivery, notifications, tasks
 
 
 @pytest.fixture
@@ -165,7 +165,7 @@ def test_preference_turned_off_before_delivery_skips_the_row(
     alice.add_member(project["id"], bob)
     bob.patch("/api/v1/users/me", json={"notifications": False})
     with app.app_context():
-        result = notifications.sweep()
+        result = delivery.sweep()
     assert result.outcomes == {"skipped": 1}
     [row] = rows(app)
     assert row["status"] == "skipped"
@@ -296,7 +296,7 @@ def test_reminder_for_a_task_done_before_delivery_is_skipped(
         assert len(notifications.queue_due_reminders()) == 1
     alice.patch(f"/api/v1/tasks/{task['id']}", json={"status": "done"})
     with app.app_context():
-        result = notifications.sweep()
+        result = delivery.sweep()
     # Skipped: the reminder. Sent: added to the project, assigned, moved to Done.
     assert result.outcomes == {"skipped": 1, "sent": 3}
     assert {(r["kind"], r["status"]) for r in rows(app)} >= {("due_soon", "skipped")}
@@ -313,13 +313,13 @@ def test_a_row_is_claimed_once_and_again_only_after_the_lease(
     [row] = rows(app)
     with app.app_context():
         now = datetime.now(UTC)
-        assert notifications.claim(row["id"], now) is True
-        assert notifications.claim(row["id"], now) is False  # a second worker gets nothing
-        assert notifications.deliver(row["id"]) == "not due"
+        assert delivery.claim(row["id"], now) is True
+        assert delivery.claim(row["id"], now) is False  # a second worker gets nothing
+        assert delivery.deliver(row["id"]) == "not due"
         lease = app.config["NOTIFY_LEASE_SECONDS"]
         later = now + timedelta(seconds=lease + 1)
         # A killed worker's claim: retryable once the lease has run out.
-        assert notifications.claim(row["id"], later) is True
+        assert delivery.claim(row["id"], later) is True
     assert rows(app)[0]["attempts"] == 2
 
 
@@ -331,7 +331,7 @@ def test_deleted_task_is_not_mailed(
     task = alice.create_task(project["id"], "Gone", assignee_ids=[bob.id])
     assert alice.delete(f"/api/v1/tasks/{task['id']}").status_code == 204
     with app.app_context():
-        result = notifications.sweep()
+        result = delivery.sweep()
     assert result.outcomes == {"sent": 1, "skipped": 1}
     assigned = [r for r in rows(app) if r["kind"] == "assigned"]
     assert assigned[0]["status"] == "skipped"
@@ -358,25 +358,25 @@ def test_smtp_down_retries_with_backoff_then_gives_up(
     [row] = rows(app)
     with app.app_context():
         started = datetime.now(UTC)
-        assert notifications.deliver(row["id"]) == "retrying"
+        assert delivery.deliver(row["id"]) == "retrying"
         note = db.session.get(Notification, row["id"])
         assert note.status == "pending" and note.attempts == 1
         assert "ConnectionRefusedError" in note.last_error
         # The first retry comes within a minute; each next one later, up to the cap.
         first = note.next_attempt_at - started
         assert timedelta(seconds=9) < first < timedelta(seconds=60)
-        assert notifications.deliver(row["id"]) == "not due"  # not before its time
-        assert [notifications.retry_delay(n) for n in (1, 2, 3, 4, 5)] == [10, 20, 40, 80, 120]
+        assert delivery.deliver(row["id"]) == "not due"  # not before its time
+        assert [delivery.retry_delay(n) for n in (1, 2, 3, 4, 5)] == [10, 20, 40, 80, 120]
 
         for attempt in (2, 3):
             db.session.execute(sa.update(Notification).values(next_attempt_at=datetime.now(UTC)))
             db.session.commit()
             expected = "retrying" if attempt < 3 else "failed"
-            assert notifications.deliver(row["id"]) == expected
+            assert delivery.deliver(row["id"]) == expected
         note = db.session.get(Notification, row["id"], populate_existing=True)
         assert (note.status, note.attempts) == ("failed", 3)
         assert "ConnectionRefusedError" in note.last_error
-        assert notifications.sweep().outcomes == {}  # given up: never tried again
+        assert delivery.sweep().outcomes == {}  # given up: never tried again
 
 
 def test_smtp_permanent_refusal_fails_at_once(
@@ -390,7 +390,7 @@ def test_smtp_permanent_refusal_fails_at_once(
         project = alice.create_project()
         alice.add_member(project["id"], bob)
         with app.app_context():
-            assert notifications.sweep().outcomes == {"failed": 1}
+            assert delivery.sweep().outcomes == {"failed": 1}
     [row] = rows(app)
     assert row["status"] == "failed" and row["attempts"] == 1
     assert "554" in row["last_error"]
@@ -408,8 +408,8 @@ def test_sweep_delivers_by_smtp_exactly_once(
         alice.add_member(project["id"], bob)
         alice.add_member(project["id"], carol)
         with app.app_context():
-            assert notifications.sweep().outcomes == {"sent": 2}
-            assert notifications.sweep().outcomes == {}
+            assert delivery.sweep().outcomes == {"sent": 2}
+            assert delivery.sweep().outcomes == {}
         assert sorted(m["X-Envelope-To"] for m in sink.messages) == [
             "bob@example.com",
             "carol@example.com",
@@ -461,7 +461,7 @@ def test_a_silent_smtp_server_costs_one_timeout_and_a_retry(
         project = alice.create_project()
         alice.add_member(project["id"], bob)
         with app.app_context():
-            assert notifications.sweep().outcomes == {"retrying": 1}
+            assert delivery.sweep().outcomes == {"retrying": 1}
     [row] = rows(app)
     assert row["status"] == "pending" and "timed out" in row["last_error"]
     assert sink.messages == []
@@ -477,7 +477,7 @@ def test_sweep_stops_early_when_every_send_fails(
     for n in range(5):
         alice.add_member(project["id"], make_user(f"member{n}@example.com"))
     with app.app_context():
-        assert notifications.sweep().outcomes == {"retrying": 3}
+        assert delivery.sweep().outcomes == {"retrying": 3}
     assert sorted(r["attempts"] for r in rows(app)) == [0, 0, 1, 1, 1]
 
 
@@ -500,7 +500,7 @@ def test_account_mail_ignores_the_preference_and_can_go_to_another_address(
             outbox.add(kind, user, payload={"name": "Alice", "project_title": "x"})
             outbox.add(kind, user, email="new-address@example.com", payload={"name": "A"})
             db.session.commit()
-            assert notifications.sweep().outcomes == {"sent": 2}
+            assert delivery.sweep().outcomes == {"sent": 2}
     finally:
         notifications.KINDS.pop(kind.name)
     messages = sorted(outbox_mail(app), key=lambda m: m["To"])
