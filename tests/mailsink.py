@@ -1,7 +1,8 @@
 """A real SMTP server for the tests (aiosmtpd on a free loopback port) that keeps what it gets.
 
-It can refuse the next N messages with a reply of choice (451, 421: "try again later"), or
-hold a message mid-DATA until told to let go, to cut a sender off while it is sending.
+It can refuse the next messages with replies of choice (`refusals`, e.g. 451 or 421: "try
+again later"; 554: "never"), or hold a message mid-DATA until told to let go, to cut a
+sender off while it is sending.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from servers import free_port
 class MailSink:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
-        self.refused: list[str] = []
-        self.refuse_next = 0
-        self.refuse_reply = "451 4.3.0 Try again later"
+        self.refusals: list[str] = []  # replies for the next messages, in order
+        self.refused: list[str] = []  # the replies given
         self.hold = False
         self.holding = threading.Event()  # set while a message is held mid-DATA
         self._release = threading.Event()
@@ -38,10 +38,10 @@ class MailSink:
                 await asyncio.sleep(0.05)
             return "451 4.3.0 Held and dropped"
         with self._lock:
-            if self.refuse_next > 0:
-                self.refuse_next -= 1
-                self.refused.append(self.refuse_reply)
-                return self.refuse_reply
+            if self.refusals:
+                reply = self.refusals.pop(0)
+                self.refused.append(reply)
+                return reply
             message = message_from_bytes(envelope.content, policy=policy.default)
             assert isinstance(message, EmailMessage)
             message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)

@@ -384,7 +384,7 @@ def test_smtp_permanent_refusal_fails_at_once(
 ) -> None:
     app = smtp_app
     with mail_sink() as sink:
-        sink.refuse_next, sink.refuse_reply = 1, "554 5.6.0 Message rejected"
+        sink.refusals = ["554 5.6.0 Message rejected"]
         app.config["MAIL_PORT"] = sink.port
         mail_extension.init_app(app)
         project = alice.create_project()
