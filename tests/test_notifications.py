@@ -22,10 +22,12 @@ from flask import Flask
 from mailsink import mail_sink
 from servers import free_port
 
+from taskboard import config as settings
+from taskboard.config import ConfigError
 from taskboard.extensions import db
 from taskboard.extensions import mail as mail_extension
 from taskboard.models import Notification, Task, User
-from taskboard.queue import huey
+from taskboard.queue import Every, huey
 from taskboard.services import delivery, notifications, tasks
 
 
@@ -508,3 +510,23 @@ def test_account_mail_ignores_the_preference_and_can_go_to_another_address(
         ("alice@example.com", "[Taskboard] Account notice for Alice"),
         ("new-address@example.com", "[Taskboard] Account notice for A"),
     ]
+
+
+def test_periodic_jobs_run_once_per_interval(app: Flask) -> None:
+    app.config["NOTIFY_REMINDER_SECONDS"] = 900
+    every = Every("NOTIFY_REMINDER_SECONDS")
+    start = datetime(2030, 1, 1, 10, 2, 0)  # huey's clock: naive UTC
+    with app.app_context():
+        assert every(start) is True  # the first check after start always runs
+        assert every(start + timedelta(minutes=12)) is False  # still 10:00-10:15
+        assert every(start + timedelta(minutes=13)) is True  # 10:15 began
+        assert every(start + timedelta(minutes=14)) is False
+
+
+def test_notify_settings_must_be_positive(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NOTIFY_SWEEP_SECONDS", "0")
+    with pytest.raises(ConfigError, match="NOTIFY_SWEEP_SECONDS must be 1 or more"):
+        settings.load(tmp_path)
+    monkeypatch.setenv("NOTIFY_SWEEP_SECONDS", "soon")
+    with pytest.raises(ConfigError, match="must be an integer"):
+        settings.load(tmp_path)
