@@ -1,4 +1,4 @@
-"""The WSGI entry point: `waitress-serve wsgi:app`, `flask --app wsgi …`, `huey_consumer wsgi.huey`."""
+"""The entry point: `waitress-serve wsgi:app`, `flask --app wsgi …`, `huey_consumer wsgi.huey`."""
 
 from taskboard import create_app
 from taskboard.queue import huey
