@@ -78,6 +78,28 @@ def notify_sweep() -> None:
     click.echo("Outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
 
 
+@notify.command("retry-failed")
+def notify_retry_failed() -> None:
+    """Give every failed notification a fresh set of tries (e.g. after fixing MAIL_*)."""
+    from .services import delivery
+
+    click.echo(f"Queued {delivery.retry_failed()} failed notification(s) again.")
+
+
+@notify.command("purge")
+@click.option(
+    "--keep-days",
+    type=click.IntRange(1),
+    default=None,
+    help="Keep this many days (default: NOTIFY_KEEP_DAYS).",
+)
+def notify_purge(keep_days: int | None) -> None:
+    """Delete sent, skipped and failed notifications older than the kept days."""
+    from .services import delivery
+
+    click.echo(f"Deleted {delivery.purge(keep_days)} old notification(s).")
+
+
 @click.command("worker")
 @click.option("--workers", "-w", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option(

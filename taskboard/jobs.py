@@ -42,3 +42,13 @@ def queue_due_reminders() -> int:
     if created:
         log.info("queued %d due-date reminder(s)", created)
     return created
+
+
+@huey.periodic_task(Every(24 * 3600))
+def purge_outbox() -> int:
+    """Delete finished notifications older than NOTIFY_KEEP_DAYS."""
+    with job_context():
+        deleted = delivery.purge()
+    if deleted:
+        log.info("deleted %d old notification(s)", deleted)
+    return deleted

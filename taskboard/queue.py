@@ -74,18 +74,22 @@ def queue_ok() -> bool:
 
 
 class Every:
-    """A periodic job's schedule: once per interval of `setting` seconds (read from the app).
+    """A periodic job's schedule: once per interval, given in seconds or as the name of a
+    setting holding them (read from the app when checked).
 
     The interval counts from the epoch, so consumers started at different moments agree on
     when a new interval begins; the first check after start always runs the job.
     """
 
-    def __init__(self, setting: str) -> None:
-        self.setting = setting
+    def __init__(self, interval: str | int) -> None:
+        self.interval = interval
         self.last: int | None = None
 
     def __call__(self, timestamp: datetime) -> bool:
-        seconds = int(bound_app().config[self.setting])
+        if isinstance(self.interval, int):
+            seconds = self.interval
+        else:
+            seconds = int(bound_app().config[self.interval])
         moment = timestamp.replace(tzinfo=UTC) if timestamp.tzinfo is None else timestamp
         interval = int(moment.timestamp()) // seconds
         if interval == self.last:

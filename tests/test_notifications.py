@@ -530,3 +530,46 @@ def test_notify_settings_must_be_positive(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("NOTIFY_SWEEP_SECONDS", "soon")
     with pytest.raises(ConfigError, match="must be an integer"):
         settings.load(tmp_path)
+
+
+def test_failed_mail_can_be_retried_and_old_rows_purged(
+    app: Flask, queue_only: None, runner: Any, alice: ApiUser, bob: ApiUser, carol: ApiUser
+) -> None:
+    project = alice.create_project()
+    alice.add_member(project["id"], bob)
+    alice.add_member(project["id"], carol)
+    bob_row, carol_row = sorted(rows(app), key=lambda r: r["to"])
+    with app.app_context():
+        db.session.execute(
+            sa.update(Notification)
+            .where(Notification.id == bob_row["id"])
+            .values(status="failed", attempts=30, last_error="SMTPDataError: 451")
+        )
+        db.session.commit()
+    result = runner.invoke(args=["notify", "retry-failed"])
+    assert "Queued 1 failed notification(s) again." in result.output
+    result = runner.invoke(args=["notify", "sweep"])
+    assert "Sweep: 2 sent." in result.output
+    assert all(r["attempts"] == 1 for r in rows(app))
+
+    # Finished rows older than the kept days go; the rest stays.
+    with app.app_context():
+        old = datetime.now(UTC) - timedelta(days=91)
+        db.session.execute(
+            sa.update(Notification).where(Notification.id == carol_row["id"]).values(created_at=old)
+        )
+        db.session.commit()
+    result = runner.invoke(args=["notify", "purge"])
+    assert "Deleted 1 old notification(s)." in result.output
+    assert who(app) == ["bob@example.com"]
+    result = runner.invoke(args=["notify", "purge", "--keep-days", "0"])
+    assert result.exit_code == 2  # a clear usage error, nothing deleted
+    assert who(app) == ["bob@example.com"]
+
+
+def test_a_fixed_interval_schedule() -> None:
+    every = Every(24 * 3600)
+    start = datetime(2030, 1, 1, 23, 0, 0)
+    assert every(start) is True
+    assert every(start + timedelta(minutes=59)) is False
+    assert every(start + timedelta(hours=1)) is True  # a new day began

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from .. import mail
 from ..extensions import db
@@ -266,6 +266,37 @@ def sweep(limit: int = 500) -> SweepResult:
             log.warning("sweep stopped after %d failed sends in a row", failures_in_a_row)
             break
     return SweepResult(outcomes, abandoned)
+
+
+def retry_failed() -> int:
+    """Give every failed notification a fresh set of tries (after fixing the mail setup)."""
+    ids = list(db.session.scalars(select(Notification.id).where(Notification.status == "failed")))
+    if not ids:
+        return 0
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id.in_(ids), Notification.status == "failed")
+        .values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    enqueue_delivery(ids)
+    return len(ids)
+
+
+def purge(keep_days: int | None = None) -> int:
+    """Delete finished notifications (sent, skipped, failed) older than `keep_days`."""
+    days = keep_days or current_app.config["NOTIFY_KEEP_DAYS"]
+    deleted = db.session.execute(
+        delete(Notification)
+        .where(
+            Notification.status.in_(("sent", "skipped", "failed")),
+            Notification.created_at < utcnow() - timedelta(days=days),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return deleted
 
 
 def status_counts() -> dict[str, int]:
