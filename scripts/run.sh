@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything and start Taskboard: a virtualenv with the pinned requirements,
-# the database migrated, a demo account, then the web server (waitress). Ctrl-C stops it.
+# the database migrated, a demo account, then the web server (waitress) and the queue
+# worker (`flask worker`: mail and periodic jobs) side by side. Ctrl-C stops both.
 # Settings come from the environment or a .env file; with none, the embedded defaults
 # apply (SQLite and queue under instance/, mail written to instance/outbox/).
 set -euo pipefail
@@ -29,8 +30,4 @@ export FLASK_APP=wsgi
 .venv/bin/flask db upgrade
 if [ "${TASKBOARD_ENV:-}" != "production" ]; then .venv/bin/flask demo seed; fi
 
-HOST=${HOST:-127.0.0.1}
-PORT=${PORT:-8000}
-if [ "${TASKBOARD_ENV:-}" = "production" ]; then HOST=0.0.0.0; fi
-echo "Taskboard is at http://$HOST:$PORT/  (API docs: http://$HOST:$PORT/api/docs/)"
-exec .venv/bin/waitress-serve --listen "$HOST:$PORT" wsgi:app
+exec bash scripts/serve.sh

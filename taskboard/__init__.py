@@ -12,7 +12,10 @@ from flask import Flask
 from . import config as settings
 from . import limits, queue
 from .extensions import api as rest_api
-from .extensions import csrf, db, login_manager, mail, migrate
+from .extensions import csrf, db, login_manager, migrate
+
+# Not bound as `mail`: that name is the taskboard.mail module (building and sending mail).
+from .extensions import mail as mail_extension
 from .services import accounts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(accounts.load_session_user)
-    mail.init_app(app)
+    mail_extension.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
     _register_api(app)

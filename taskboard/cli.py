@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -9,7 +10,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import demo as demo_data
 from .errors import DomainError
@@ -221,3 +222,90 @@ def _login_line(owner: User, others: list[User]) -> str:
 def init_app(app: Flask) -> None:
     for group in (users, tokens, demo):
         app.cli.add_command(group)
+    register_notify_commands(app)
+
+
+# Notifications and the worker -------------------------------------------------------
+
+
+notify = AppGroup("notify", help="Notification jobs, run by hand.")
+
+
+@notify.command("due-reminders")
+def notify_due_reminders() -> None:
+    """Write and queue due-date reminders now (the worker does this periodically)."""
+    from .services import notifications
+
+    created = notifications.queue_due_reminders()
+    click.echo(f"Queued {len(created)} due-date reminder(s).")
+
+
+@notify.command("sweep")
+def notify_sweep() -> None:
+    """Deliver every pending notification that is due now, in this process."""
+    from .services import delivery
+
+    result = delivery.sweep()
+    click.echo(f"Sweep: {result.summary()}.")
+    counts = delivery.status_counts()
+    click.echo("Outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
+
+
+@notify.command("retry-failed")
+def notify_retry_failed() -> None:
+    """Give every failed notification a fresh set of tries (e.g. after fixing MAIL_*)."""
+    from .services import delivery
+
+    click.echo(f"Queued {delivery.retry_failed()} failed notification(s) again.")
+
+
+@notify.command("purge")
+@click.option(
+    "--keep-days",
+    type=click.IntRange(1),
+    default=None,
+    help="Keep this many days (default: NOTIFY_KEEP_DAYS).",
+)
+def notify_purge(keep_days: int | None) -> None:
+    """Delete sent, skipped and failed notifications older than the kept days."""
+    from .services import delivery
+
+    click.echo(f"Deleted {delivery.purge(keep_days)} old notification(s).")
+
+
+@click.command("worker")
+@click.option("--workers", "-w", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--max-delay",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 60),
+    help="Longest wait in seconds between polls of an empty queue.",
+)
+@with_appcontext
+def worker(workers: int, max_delay: float) -> None:
+    """Run the huey consumer with its periodic jobs, in the foreground (Ctrl-C stops it)."""
+    from flask import current_app
+
+    from .queue import create_consumer
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        consumer = create_consumer(app, workers=workers, max_delay=max_delay)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    # huey logs every job run at INFO; the jobs log what they did themselves.
+    if app.config["LOG_LEVEL"] != "DEBUG":
+        logging.getLogger("huey").setLevel(logging.WARNING)
+        logging.getLogger("huey.consumer").setLevel(logging.INFO)
+        logging.getLogger("huey.consumer.Scheduler").setLevel(logging.WARNING)
+    storage = "Redis" if app.config.get("REDIS_URL") else app.config["HUEY_SQLITE_PATH"]
+    mail_to = app.config.get("MAIL_SERVER") or app.config["MAIL_OUTBOX_DIR"]
+    click.echo(f"Worker: {workers} thread(s), queue {storage}, mail to {mail_to}.")
+    consumer.run()
+
+
+def register_notify_commands(app: Flask) -> None:
+    app.cli.add_command(notify)
+    app.cli.add_command(worker)
+

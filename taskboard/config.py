@@ -38,6 +38,13 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, not {raw!r}") from exc
 
 
+def env_positive_int(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be 1 or more, not {value}")
+    return value
+
+
 def env_str(name: str, default: str | None = None) -> str | None:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -151,7 +158,16 @@ def load(instance_path: Path) -> dict[str, Any]:
         "MAIL_PASSWORD": env_str("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "Taskboard <taskboard@localhost>"),
         "MAIL_OUTBOX_DIR": str(instance_path / "outbox"),
+        "MAIL_TIMEOUT": env_positive_int("MAIL_TIMEOUT", 30),
         "HUEY_SQLITE_PATH": str(instance_path / "huey.db"),
+        "HUEY_NAME": env_str("HUEY_NAME", "taskboard"),
+        "NOTIFY_SWEEP_SECONDS": env_positive_int("NOTIFY_SWEEP_SECONDS", 60),
+        "NOTIFY_REMINDER_SECONDS": env_positive_int("NOTIFY_REMINDER_SECONDS", 900),
+        "NOTIFY_RETRY_SECONDS": env_positive_int("NOTIFY_RETRY_SECONDS", 30),
+        "NOTIFY_RETRY_MAX_SECONDS": env_positive_int("NOTIFY_RETRY_MAX_SECONDS", 120),
+        "NOTIFY_MAX_ATTEMPTS": env_positive_int("NOTIFY_MAX_ATTEMPTS", 30),
+        "NOTIFY_LEASE_SECONDS": env_positive_int("NOTIFY_LEASE_SECONDS", 300),
+        "NOTIFY_KEEP_DAYS": env_positive_int("NOTIFY_KEEP_DAYS", 90),
         "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
         "TASKBOARD_RATE_AUTH": env_str("TASKBOARD_RATE_AUTH", "10/minute"),
         "TASKBOARD_RATE_API": env_str("TASKBOARD_RATE_API", "600/minute"),
@@ -182,4 +198,7 @@ STATIC: dict[str, Any] = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "JSON_SORT_KEYS": False,
     "PASSWORD_HASH_METHOD": "scrypt",
+    # Whether mail goes to SMTP or to the outbox folder is decided by MAIL_SERVER alone,
+    # not by Flask's TESTING flag (which Flask-Mail would otherwise read as "suppress").
+    "MAIL_SUPPRESS_SEND": False,
 }

@@ -248,3 +248,49 @@ class PersonalToken(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+NOTIFICATION_STATUSES: tuple[str, ...] = ("pending", "sending", "sent", "failed", "skipped")
+
+
+class Notification(db.Model):
+    """The outbox: one mail to one recipient, written in the transaction of its cause.
+
+    A worker claims a row (pending → sending) with a conditional UPDATE, sends it and marks
+    it sent; `claimed_at` lets a row left "sending" by a killed worker be claimed again.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'failed', 'skipped')", name="status_known"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    kind: Mapped[str] = mapped_column(String(32))
+    # The recipient: a user (whose current address is used), and/or an explicit address
+    # for mail that must reach one that is not (yet) the user's, like an email change.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str | None] = mapped_column(String(254))
+    # Plain ids, no foreign keys: the record outlives a deleted task or project.
+    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Makes an event notify once, e.g. one due reminder per task, due date and user.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.kind} {self.status}>"

@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import Activity, Comment, Membership, Project, Task, TaskAssignee, User, utcnow
 from . import accounts
 from .common import Page, check_version, clean_text, lock_project
+from .notifications import Outbox
 
 TITLE_MAX = 255
 DESCRIPTION_MAX = 10_000
@@ -164,11 +165,14 @@ def add_member(actor: User, project_id: uuid.UUID, email: str) -> User:
         raise Conflict("This user is already a member.", field="email")
     db.session.add(Membership(project_id=project.id, user_id=user.id))
     project.version = Project.version + 1
+    outbox = Outbox()
+    outbox.added_to_project(project, user, actor)
     try:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
         raise Conflict("This user is already a member.", field="email") from exc
+    outbox.dispatch()
     return user
 
 

@@ -31,6 +31,7 @@ from ..models import (
 )
 from . import projects
 from .common import Page, check_version, clean_text, like_pattern, lock_project
+from .notifications import Outbox
 
 TITLE_MAX = 255
 DESCRIPTION_MAX = 10_000
@@ -267,7 +268,10 @@ def create(
     _record(task.id, actor, "created", now, title=title, status=status)
     for user in assignees:
         _record(task.id, actor, "assignee_added", now, user_id=str(user.id), name=user.name)
+    outbox = Outbox()
+    outbox.assigned(task, assignees, actor)
     db.session.commit()
+    outbox.dispatch()
     return get_for_member(actor, task.id)
 
 
@@ -315,6 +319,7 @@ def update(
     check_version(task.version, expected_version)
     now = utcnow()
     changed = False
+    outbox = Outbox()
     if title is not UNSET:
         new_title = check_title(title)
         if new_title != task.title:
@@ -337,7 +342,10 @@ def update(
             )
             task.due_date, changed = new_due, True
     if assignee_ids is not UNSET:
-        changed |= _reassign(task, actor, _members(task.project_id, assignee_ids or ()), now)
+        added = _reassign(task, actor, _members(task.project_id, assignee_ids or ()), now)
+        if added is not None:
+            changed = True
+            outbox.assigned(task, added, actor)
     if status is not UNSET or position is not UNSET:
         new_status = check_status(status) if status not in (UNSET, None) else task.status
         if position is not UNSET and position is not None and position < 0:
@@ -355,14 +363,18 @@ def update(
                         now,
                         **{"from": old_status, "to": new_status},
                     )
+                    if new_status == "done":
+                        outbox.moved_to_done(task, actor)
     if changed:
         task.updated_at = now
         task.version += 1
     db.session.commit()
+    outbox.dispatch()
     return get_for_member(actor, task.id)
 
 
-def _reassign(task: Task, actor: User, assignees: list[User], now: datetime) -> bool:
+def _reassign(task: Task, actor: User, assignees: list[User], now: datetime) -> list[User] | None:
+    """Set the assignees, recording each change; the newly added users (None: no change)."""
     current = {user.id: user for user in task.assignees}
     wanted = {user.id: user for user in assignees}
     for user_id, user in current.items():
@@ -372,9 +384,9 @@ def _reassign(task: Task, actor: User, assignees: list[User], now: datetime) -> 
         if user_id not in current:
             _record(task.id, actor, "assignee_added", now, user_id=str(user_id), name=user.name)
     if current.keys() == wanted.keys():
-        return False
+        return None
     task.assignees = assignees
-    return True
+    return [user for user_id, user in wanted.items() if user_id not in current]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -416,7 +428,10 @@ def add_comment(actor: User, task_id: uuid.UUID, body: str) -> Comment:
     db.session.add(comment)
     db.session.flush()
     _record(task.id, actor, "commented", now, comment_id=str(comment.id))
+    outbox = Outbox()
+    outbox.commented(task, comment, actor)
     db.session.commit()
+    outbox.dispatch()
     return comment
 
 

@@ -1,0 +1,54 @@
+"""huey jobs and periodic jobs. Thin: each opens its own app context and calls a service.
+
+Jobs take ids, not objects, and are safe to run twice: the outbox row says whether its
+mail went out.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+
+from .queue import Every, huey, job_context
+from .services import delivery, notifications
+
+log = logging.getLogger("taskboard.jobs")
+
+
+@huey.task()
+def deliver_notifications(ids: list[str]) -> dict[str, int]:
+    """Send these outbox rows (those still due; the others were handled already)."""
+    with job_context():
+        outcomes = Counter(delivery.deliver(uuid.UUID(key)) for key in ids)
+    return dict(outcomes)
+
+
+@huey.periodic_task(Every("NOTIFY_SWEEP_SECONDS"))
+def sweep_outbox() -> str:
+    """Deliver whatever is still pending: queue down at the time, worker killed, SMTP down."""
+    with job_context():
+        result = delivery.sweep()
+    if result.outcomes or result.abandoned:
+        log.info("outbox sweep: %s", result.summary())
+    return result.summary()
+
+
+@huey.periodic_task(Every("NOTIFY_REMINDER_SECONDS"))
+def queue_due_reminders() -> int:
+    """Write and queue the due-date reminders not written yet."""
+    with job_context():
+        created = len(notifications.queue_due_reminders())
+    if created:
+        log.info("queued %d due-date reminder(s)", created)
+    return created
+
+
+@huey.periodic_task(Every(24 * 3600))
+def purge_outbox() -> int:
+    """Delete finished notifications older than NOTIFY_KEEP_DAYS."""
+    with job_context():
+        deleted = delivery.purge()
+    if deleted:
+        log.info("deleted %d old notification(s)", deleted)
+    return deleted

@@ -1,0 +1,133 @@
+"""Building mail from templates and sending it: SMTP when MAIL_SERVER is set, else a folder.
+
+In the embedded mode (no MAIL_SERVER) each message is written as an .eml file to
+MAIL_OUTBOX_DIR and logged, so a local install shows what it would have sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from flask_mail import Connection, Message
+
+log = logging.getLogger("taskboard.mail")
+
+SUBJECT_PREFIX = "[Taskboard] "
+
+
+class PermanentFailure(Exception):
+    """The mail server refused the message for good (5xx): retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A rendered mail, ready to send."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+
+
+def render(template: str, *, to: str, subject: str, message_id: str, **context: Any) -> Mail:
+    """Render `templates/mail/<template>.txt` and `.html` into one mail."""
+    context = {"base_url": current_app.config["BASE_URL"], **context}
+    return Mail(
+        to=to,
+        subject=SUBJECT_PREFIX + subject,
+        text=render_template(f"mail/{template}.txt", subject=subject, **context),
+        html=render_template(f"mail/{template}.html", subject=subject, **context),
+        message_id=message_id,
+    )
+
+
+def message_id(key: str) -> str:
+    """A Message-ID fixed per outbox row, so a client can spot a repeated delivery."""
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "taskboard.invalid"
+    return f"<{key}@{host}>"
+
+
+def to_message(mail: Mail) -> Message:
+    message = Message(subject=mail.subject, recipients=[mail.to], body=mail.text, html=mail.html)
+    message.msgId = mail.message_id
+    return message
+
+
+class TimeoutConnection(Connection):
+    """Flask-Mail's SMTP connection with a timeout, so a stuck server cannot hang a worker."""
+
+    def configure_host(self) -> smtplib.SMTP | smtplib.SMTP_SSL:
+        timeout = current_app.config["MAIL_TIMEOUT"]
+        state = self.mail
+        host: smtplib.SMTP | smtplib.SMTP_SSL
+        if state.use_ssl:
+            host = smtplib.SMTP_SSL(state.server, state.port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(state.server, state.port, timeout=timeout)
+        if state.use_tls:
+            host.starttls()
+        if state.username and state.password:
+            host.login(state.username, state.password)
+        return host
+
+    def __exit__(self, exc_type: Any, exc_value: Any, tb: Any) -> None:
+        if self.host is None:
+            return
+        if exc_type is not None:
+            # After a failure QUIT may fail too and hide the reason; just hang up.
+            self.host.close()
+            return
+        try:
+            self.host.quit()
+        except (smtplib.SMTPException, OSError) as exc:
+            # The server has taken the message already: a failed goodbye is no reason to
+            # send it again.
+            log.warning("SMTP QUIT failed after delivery: %s", exc)
+            self.host.close()
+
+
+def send(mail: Mail) -> str:
+    """Send one mail; where it went ("smtp" or the file written). Raises on failure."""
+    message = to_message(mail)
+    if current_app.config.get("MAIL_SERVER"):
+        _send_smtp(message)
+        log.info("mail sent by SMTP to %s: %s", mail.to, mail.subject)
+        return "smtp"
+    path = _write_to_outbox(message, mail.message_id)
+    log.info("mail to %s: %s (written to %s)", mail.to, mail.subject, path)
+    return str(path)
+
+
+def _send_smtp(message: Message) -> None:
+    try:
+        with TimeoutConnection(current_app.extensions["mail"]) as connection:
+            connection.send(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        if codes and all(code >= 500 for code in codes):
+            raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
+        raise
+    except smtplib.SMTPDataError as exc:
+        if exc.smtp_code >= 500:
+            raise PermanentFailure(f"message refused: {exc.smtp_code} {exc.smtp_error!r}") from exc
+        raise
+
+
+def _write_to_outbox(message: Message, key: str) -> Path:
+    """Write the message as an .eml file; one file per outbox row, even if written twice."""
+    folder = Path(current_app.config["MAIL_OUTBOX_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "".join(ch for ch in key if ch.isalnum() or ch in "-.@") or "message"
+    path = folder / f"{name}.eml"
+    partial = folder / f".{name}.eml.partial"
+    partial.write_bytes(message.as_bytes())
+    os.replace(partial, path)
+    return path

@@ -1,0 +1,245 @@
+"""Notifications: who is told what, written to the outbox in the transaction of the change.
+
+The outbox rows are the truth. A use case adds them to its own transaction through an
+`Outbox`, commits once, then `Outbox.dispatch()` hands the ids to the queue; the queue
+only carries them. Sending is `delivery`'s work.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..extensions import db
+from ..models import Comment, Notification, Project, Task, TaskAssignee, User, utcnow
+
+log = logging.getLogger("taskboard.notifications")
+
+COMMENT_EXCERPT = 1000
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of mail: its subject (formatted with the row's payload), its templates
+    (`templates/mail/<template>.txt` and `.html`), and whether it is `account` mail
+    (password reset, email confirmation), which is sent whatever the user's notification
+    preference. `context`, if given, adds to the templates' context at sending time, e.g.
+    a signed link that should not sit in the database."""
+
+    name: str
+    subject: str
+    template: str
+    account: bool = False
+    context: Callable[[Notification], dict[str, Any]] | None = None
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register_kind(
+    name: str,
+    subject: str,
+    *,
+    template: str | None = None,
+    account: bool = False,
+    context: Callable[[Notification], dict[str, Any]] | None = None,
+) -> Kind:
+    kind = Kind(name, subject, template or name, account, context)
+    KINDS[name] = kind
+    return kind
+
+
+ASSIGNED = register_kind("assigned", "You were assigned to “{task_title}”")
+ADDED_TO_PROJECT = register_kind(
+    "added_to_project", "You were added to the project “{project_title}”"
+)
+COMMENTED = register_kind("commented", "New comment on “{task_title}”")
+MOVED_TO_DONE = register_kind("moved_to_done", "“{task_title}” was moved to Done")
+DUE_SOON = register_kind("due_soon", "“{task_title}” is due within 24 hours")
+
+
+# Writing: the outbox of one use case ------------------------------------------------------
+
+
+class Outbox:
+    """The notifications raised by one use case: rows in its transaction, queued after commit.
+
+    Usage: `outbox = Outbox()`, `outbox.assigned(...)` while changing things,
+    `db.session.commit()`, then `outbox.dispatch()`.
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[uuid.UUID] = []
+
+    def add(
+        self,
+        kind: Kind,
+        user: User | None,
+        *,
+        actor: User | None = None,
+        project_id: uuid.UUID | None = None,
+        task_id: uuid.UUID | None = None,
+        email: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> Notification | None:
+        """Add one row, unless the rules say this user gets no mail for it.
+
+        The mail goes to `email` if given (it need not be the user's address), else to the
+        user's address at sending time."""
+        if user is None and email is None:
+            raise ValueError("a notification needs a user or an address")
+        if user is not None:
+            if actor is not None and user.id == actor.id:
+                return None
+            if not user.is_active or (not kind.account and not user.notifications):
+                return None
+        now = utcnow()
+        note = Notification(
+            id=uuid.uuid4(),
+            kind=kind.name,
+            user_id=user.id if user is not None else None,
+            email=email,
+            project_id=project_id,
+            task_id=task_id,
+            payload=payload or {},
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        db.session.add(note)
+        self.ids.append(note.id)
+        return note
+
+    def assigned(self, task: Task, users: Iterable[User], actor: User) -> None:
+        for user in users:
+            self.add(ASSIGNED, user, actor=actor, **_task_fields(task, actor))
+
+    def added_to_project(self, project: Project, user: User, actor: User) -> None:
+        payload = {"project_title": project.title, "actor_name": actor.name}
+        self.add(ADDED_TO_PROJECT, user, actor=actor, project_id=project.id, payload=payload)
+
+    def commented(self, task: Task, comment: Comment, actor: User) -> None:
+        fields = _task_fields(task, actor)
+        body = comment.body
+        if len(body) > COMMENT_EXCERPT:
+            body = body[: COMMENT_EXCERPT - 1] + "…"
+        fields["payload"]["comment"] = body
+        for user in task.assignees:
+            self.add(COMMENTED, user, actor=actor, **fields)
+
+    def moved_to_done(self, task: Task, actor: User) -> None:
+        for user in task.assignees:
+            self.add(MOVED_TO_DONE, user, actor=actor, **_task_fields(task, actor))
+
+    def dispatch(self) -> None:
+        """Queue delivery of what was added; call after the commit. Never raises: if the
+        queue is down the rows stay pending and the sweep delivers them."""
+        if self.ids:
+            enqueue_delivery(self.ids)
+            self.ids = []
+
+
+def _task_fields(task: Task, actor: User) -> dict[str, Any]:
+    return {
+        "project_id": task.project_id,
+        "task_id": task.id,
+        "payload": {
+            "task_title": task.title,
+            "project_title": task.project.title,
+            "actor_name": actor.name,
+        },
+    }
+
+
+def enqueue_delivery(ids: Iterable[uuid.UUID], *, delay: float | None = None) -> bool:
+    """Hand ids to the queue; False (logged) if the queue cannot take them."""
+    from ..jobs import deliver_notifications
+
+    keys = [str(note_id) for note_id in ids]
+    try:
+        if delay:
+            deliver_notifications.schedule(args=(keys,), delay=delay)
+        else:
+            deliver_notifications(keys)
+    except Exception:  # the rows are safe in the database; the sweep sends them
+        log.exception("could not queue %d notification(s); the sweep will send them", len(keys))
+        return False
+    return True
+
+
+# Due-date reminders ------------------------------------------------------------------
+
+
+REMINDER_WINDOW = timedelta(hours=24)
+
+
+def queue_due_reminders(now: datetime | None = None) -> list[uuid.UUID]:
+    """Write a reminder for each assignee of each task due within 24 hours and not done,
+    once per task, due date and user; commit; queue them. The new rows' ids."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(Task, User, Project.title)
+        .join(TaskAssignee, TaskAssignee.task_id == Task.id)
+        .join(User, User.id == TaskAssignee.user_id)
+        .join(Project, Project.id == Task.project_id)
+        .where(
+            Task.due_date > now,
+            Task.due_date <= now + REMINDER_WINDOW,
+            Task.status != "done",
+            User.is_active.is_(True),
+            User.notifications.is_(True),
+        )
+        .order_by(Task.due_date, Task.id, User.id)
+    ).all()
+    values = []
+    for task, user, project_title in rows:
+        due = task.due_date
+        assert due is not None
+        values.append(
+            {
+                "id": uuid.uuid4(),
+                "kind": DUE_SOON.name,
+                "user_id": user.id,
+                "project_id": task.project_id,
+                "task_id": task.id,
+                "payload": {
+                    "task_title": task.title,
+                    "project_title": project_title,
+                    "due_date": due.isoformat(),
+                },
+                "dedupe_key": f"due:{task.id}:{due.isoformat()}:{user.id}",
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+    created = _insert_new(values)
+    db.session.commit()
+    if created:
+        enqueue_delivery(created)
+    return created
+
+
+def _insert_new(values: list[dict[str, Any]]) -> list[uuid.UUID]:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: two workers running the job at once
+    write each reminder once. The ids actually inserted."""
+    if not values:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Notification)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.id)
+    )
+    return list(db.session.scalars(statement))
