@@ -119,6 +119,9 @@ class Project(db.Model):
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped in the transaction of every change to the board's cards or comments: the
+    # board page's ETag, so polling an unchanged board costs one small query.
+    board_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     members: Mapped[list[User]] = relationship(

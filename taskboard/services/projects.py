@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete, func, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -33,6 +34,16 @@ def check_description(description: str | None) -> str:
 
 def is_member(user_id: uuid.UUID, project_id: uuid.UUID) -> bool:
     return db.session.get(Membership, (project_id, user_id)) is not None
+
+
+def bump_board_version(project_id: uuid.UUID) -> None:
+    """Mark the board changed, inside the caller's transaction (this also locks the row)."""
+    db.session.execute(
+        sql_update(Project)
+        .where(Project.id == project_id)
+        .values(board_version=Project.board_version + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def get_for_member(actor: User, project_id: uuid.UUID, *, load: bool = True) -> Project:
@@ -163,6 +174,7 @@ def remove_member(actor: User, project_id: uuid.UUID, user_id: uuid.UUID) -> Non
     if user_id == project.owner_id:
         raise Conflict("The project owner cannot be removed.")
     member = db.session.get(User, user_id)
+    bump_board_version(project.id)
     assigned = list(
         db.session.scalars(
             select(TaskAssignee.task_id)

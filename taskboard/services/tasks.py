@@ -109,8 +109,9 @@ def _record(task_id: uuid.UUID, actor: User, verb: str, now: datetime, **detail:
 
 
 def _lock_board(project_id: uuid.UUID) -> None:
-    """Serialise writers of one board (row lock on PostgreSQL; SQLite locks the whole file)."""
-    db.session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+    """Serialise writers of one board and mark it changed (the bump locks the project row
+    on PostgreSQL; SQLite locks the whole file)."""
+    projects.bump_board_version(project_id)
 
 
 def _column_size(project_id: uuid.UUID, status: str) -> int:
@@ -201,6 +202,35 @@ def list_for_project(
     return _page(query.order_by(Task.status, Task.position, Task.id), offset, limit)
 
 
+@dataclass(frozen=True)
+class BoardState:
+    """What a board's rendering depends on besides the filters: its version and the clock."""
+
+    version: int
+    overdue: int
+
+
+def board_state(actor: User, project_id: uuid.UUID) -> BoardState:
+    """The board's version and overdue count in one query; NotFound for a non-member.
+
+    Cards turn overdue with time, not with a write, so the count is part of the state.
+    """
+    overdue = (
+        select(func.count())
+        .select_from(Task)
+        .where(Task.project_id == Project.id, Task.status != "done", Task.due_date < utcnow())
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        select(Project.board_version, overdue)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Project.id == project_id, Membership.user_id == actor.id)
+    ).first()
+    if row is None:
+        raise NotFound(projects.PROJECT_NOT_FOUND)
+    return BoardState(version=row[0], overdue=row[1])
+
+
 def list_for_user(
     actor: User, filters: TaskFilter, *, offset: int = 0, limit: int | None = None
 ) -> Page[Task]:
@@ -286,6 +316,8 @@ def update(
 ) -> Task:
     """Change any of a card's fields; only the given ones change. `due_date=None` clears it."""
     task = get_for_member(actor, task_id)
+    # Lock first, before any card row is written: the same lock order as every board writer.
+    _lock_board(task.project_id)
     now = utcnow()
     changed = False
     if title is not UNSET:
@@ -386,6 +418,7 @@ def list_comments(
 def add_comment(actor: User, task_id: uuid.UUID, body: str) -> Comment:
     task = get_for_member(actor, task_id)
     body = clean_text(body, "body", "Comment", min_len=1, max_len=COMMENT_MAX)
+    _lock_board(task.project_id)
     now = utcnow()
     comment = Comment(task_id=task.id, author_id=actor.id, body=body, created_at=now)
     db.session.add(comment)
