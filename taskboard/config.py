@@ -118,4 +118,6 @@ STATIC: dict[str, Any] = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "JSON_SORT_KEYS": False,
     "PASSWORD_HASH_METHOD": "scrypt",
+    # CSRF tokens live as long as the session: a board left open all day still works.
+    "WTF_CSRF_TIME_LIMIT": None,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import render_template, request
@@ -56,7 +57,20 @@ class Api(SmorestApi):
 
 
 def render_error_page(code: int, message: str | None = None) -> Any:
-    return render_template("errors/error.html", code=code, message=message), code
+    """The error page; to an htmx request, no swap and an event the page shows as a notice."""
+    if request.headers.get("HX-Request") == "true":
+        text = message or "Something went wrong."
+        headers = {
+            "HX-Reswap": "none",
+            "HX-Trigger": json.dumps({"show-error": text, "board-changed": ""}),
+            "Vary": "HX-Request",
+        }
+        return text, code, headers
+    return (
+        render_template("errors/error.html", code=code, message=message),
+        code,
+        {"Vary": "HX-Request"},
+    )
 
 
 api = Api()

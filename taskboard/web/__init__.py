@@ -1,0 +1,72 @@
+"""The HTML pages: session login, projects, the htmx board, the account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from flask import Flask, Response, make_response, request
+
+from ..extensions import login_manager
+from ..models import utcnow
+from .htmx import is_htmx, see_other
+
+
+def _unauthorized() -> Response:
+    """Pages send you to log in and back; an htmx fragment request reloads to the login page."""
+    if is_htmx():
+        current = request.headers.get("HX-Current-URL", "")
+        parts = urlsplit(current)
+        back = parts.path + (f"?{parts.query}" if parts.query else "") if parts.path else ""
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = "/login" + (f"?next={_quote(back)}" if back else "")
+        return response
+    back = request.full_path if request.query_string else request.path
+    return see_other(f"/login?next={_quote(back)}")
+
+
+def _quote(value: str) -> str:
+    return quote(value, safe="/")
+
+
+def initials(name: str) -> str:
+    parts = [p for p in name.replace("-", " ").split() if p]
+    if not parts:
+        return "?"
+    if len(parts) == 1:
+        return parts[0][:2].upper()
+    return (parts[0][0] + parts[-1][0]).upper()
+
+
+def short_date(value: datetime | None) -> str:
+    """'26 Nov', with the year when it is not this year (dates shown in UTC)."""
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    if value.year == utcnow().year:
+        return f"{value.day} {value:%b}"
+    return f"{value.day} {value:%b %Y}"
+
+
+def date_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
+
+
+def is_overdue(task: Any) -> bool:
+    return task.due_date is not None and task.status != "done" and task.due_date < utcnow()
+
+
+def init_app(app: Flask) -> None:
+    from . import account, auth, board, projects
+
+    for module in (auth, projects, board, account):
+        app.register_blueprint(module.bp)
+    login_manager.unauthorized_handler(_unauthorized)
+    app.jinja_env.filters["initials"] = initials
+    app.jinja_env.filters["short_date"] = short_date
+    app.jinja_env.filters["date_time"] = date_time
+    app.jinja_env.tests["overdue"] = is_overdue
