@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, flash, make_response, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
+from wtforms import SelectChoice
 
 from ..errors import Invalid, NotFound
 from ..models import STATUS_LABELS, STATUSES, Project, Task, utcnow
@@ -231,6 +232,10 @@ def move(task_id: uuid.UUID) -> Response:
 # The card detail ------------------------------------------------------------------------
 
 
+def member_choices(project: Project) -> list[SelectChoice]:
+    return [SelectChoice(str(u.id), u.name) for u in project.members]
+
+
 def _task_form(task: Task, project: Project, formdata: Any = UNSET) -> TaskForm:
     if formdata is UNSET:
         form = TaskForm(
@@ -243,7 +248,7 @@ def _task_form(task: Task, project: Project, formdata: Any = UNSET) -> TaskForm:
         )
     else:
         form = TaskForm()
-    form.assignees.choices = [(str(u.id), u.name) for u in project.members]
+    form.assignees.choices = member_choices(project)
     return form
 
 
@@ -257,7 +262,7 @@ def _detail_context(
     task = tasks.get_for_member(current_user, task_id)
     project = projects.get_for_member(current_user, task.project_id)
     if form is not None:
-        form.assignees.choices = [(str(u.id), u.name) for u in project.members]
+        form.assignees.choices = member_choices(project)
     return {
         "task": task,
         "project": project,

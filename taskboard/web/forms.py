@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -59,7 +60,11 @@ class MultiCheckboxField(SelectMultipleField):
 class TaskForm(FlaskForm):
     title = StringField("Title")
     description = TextAreaField("Description")
-    status = SelectField("Status", choices=list(STATUS_LABELS.items()), validate_choice=False)
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice(value, label) for value, label in STATUS_LABELS.items()],
+        validate_choice=False,
+    )
     assignees = MultiCheckboxField("Assignees", choices=[], validate_choice=False)
     due_date = StringField("Due date")
 
