@@ -3,7 +3,8 @@
 (function () {
   "use strict";
 
-  var dragging = false;
+  var dragging = false;      // a card is being dragged
+  var pressing = false;      // a pointer is down on a card: a drag may be starting
   var pendingFocus = null;   // id of the element to focus after the board is re-rendered
   var openedCard = null;     // id of the card whose detail is open
 
@@ -61,12 +62,29 @@
     if (link) link.focus();
   }
 
+  // Re-rendering the board under a card in the hand would pull it from under the pointer.
+  function holding() { return dragging || pressing; }
+  document.addEventListener("pointerdown", function (event) {
+    if (event.target.closest && event.target.closest("ul.cards > li")) pressing = true;
+  }, true);
+  ["pointerup", "pointercancel"].forEach(function (name) {
+    document.addEventListener(name, function () { pressing = false; }, true);
+  });
+
+  document.addEventListener("htmx:before:swap", function (event) {
+    var ctx = event.detail.ctx;
+    if (ctx.target === board() && holding()) {
+      event.preventDefault();
+      board().dataset.etag = "";   // not shown, so the next poll fetches it again
+    }
+  });
+
   document.addEventListener("htmx:config:request", function (event) {
     var ctx = event.detail.ctx;
     var source = ctx.sourceElement;
     if (source === board() && ctx.request.method === "GET") {
       // A poll: skip it mid-drag or in a background tab; otherwise ask "changed since?".
-      if (dragging || document.hidden) { event.preventDefault(); return; }
+      if (holding() || document.hidden) { event.preventDefault(); return; }
       var etag = board().dataset.etag;
       if (etag) ctx.request.headers["If-None-Match"] = "\"" + etag + "\"";
     }
@@ -89,7 +107,9 @@
     }
     var source = ctx.sourceElement;
     if (source.id === "add-task" && response.status === 200) {
+      // Ready for the next card: an empty field with the focus in it.
       source.reset();
+      pendingFocus = "add-task-title";
     }
   });
 
