@@ -90,8 +90,8 @@ def test_protected_page_redirects_to_login_and_back(client: FlaskClient, alice: 
     project = alice.create_project("Back to me")
     target = f"/projects/{project['id']}?q=x"
     resp = client.get(target)
-    assert resp.status_code == 303
-    assert resp.headers["Location"] == "/login?next=/projects/" + project["id"] + "%3Fq%3Dx"
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "/login?next=%2Fprojects%2F" + project["id"] + "%3Fq%3Dx"
     login = client.post(
         resp.headers["Location"],
         data={"csrf_token": csrf(client), "email": alice.email, "password": PASSWORD},
@@ -116,7 +116,7 @@ def test_htmx_request_without_session_is_sent_to_login(client: FlaskClient) -> N
         "/projects", headers={**HX, "HX-Current-URL": "http://localhost/projects?x=1"}
     )
     assert resp.status_code == 401
-    assert resp.headers["HX-Redirect"] == "/login?next=/projects%3Fx%3D1"
+    assert resp.headers["HX-Redirect"] == "/login?next=%2Fprojects%3Fx%3D1"
 
 
 def test_login_starts_a_fresh_session(client: FlaskClient, alice: Any) -> None:
@@ -136,7 +136,7 @@ def test_logout_is_a_post_with_csrf(client: FlaskClient, alice: Any) -> None:
     assert client.get("/projects").status_code == 200
     resp = client.post("/logout", data={"csrf_token": token})
     assert resp.status_code == 303
-    assert client.get("/projects").status_code == 303
+    assert client.get("/projects").status_code == 302
 
 
 def test_form_without_csrf_token_is_refused_and_changes_nothing(
@@ -158,7 +158,7 @@ def test_deactivated_user_loses_the_session(client: FlaskClient, alice: Any, app
         user = db.session.get(User, uuid.UUID(alice.id))
         user.is_active = False
         db.session.commit()
-    assert client.get("/projects").status_code == 303
+    assert client.get("/projects").status_code == 302
 
 
 def test_root_sends_you_to_login_or_projects(client: FlaskClient, alice: Any) -> None:

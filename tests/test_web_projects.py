@@ -162,7 +162,7 @@ def test_change_password_keeps_this_session_and_ends_the_others(
     )
     assert done.status_code == 303
     assert client.get("/account").status_code == 200
-    assert other.get("/account").status_code == 303
+    assert other.get("/account").status_code == 302
     fresh = app.test_client()
     assert csrf(fresh)
     web_login(fresh, alice.email, "brand new secret")

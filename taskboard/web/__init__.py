@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, make_response, request
+from flask import Flask, Response, make_response, redirect, request
+from flask_login import login_url
 
 from ..extensions import login_manager
 from ..models import utcnow
-from .htmx import is_htmx, see_other
+from .htmx import is_htmx
 
 
 def _unauthorized() -> Response:
@@ -20,14 +21,10 @@ def _unauthorized() -> Response:
         parts = urlsplit(current)
         back = parts.path + (f"?{parts.query}" if parts.query else "") if parts.path else ""
         response = make_response("", 401)
-        response.headers["HX-Redirect"] = "/login" + (f"?next={_quote(back)}" if back else "")
+        response.headers["HX-Redirect"] = login_url("/login", back) if back else "/login"
         return response
     back = request.full_path if request.query_string else request.path
-    return see_other(f"/login?next={_quote(back)}")
-
-
-def _quote(value: str) -> str:
-    return quote(value, safe="/")
+    return redirect(login_url("/login", back))
 
 
 def initials(name: str) -> str:

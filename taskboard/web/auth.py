@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, make_response, render_template, request, session
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from flask_login import current_user, login_user, logout_user
 
 from ..errors import DomainError, Unauthorized
@@ -29,13 +38,13 @@ def _after_login() -> str:
 
 @bp.get("/")
 def index() -> Response:
-    return see_other("/projects" if current_user.is_authenticated else "/login")
+    return redirect("/projects" if current_user.is_authenticated else "/login")
 
 
 @bp.route("/register", methods=["GET", "POST"])
 def register() -> Any:
     if current_user.is_authenticated and request.method == "GET":
-        return see_other(_after_login())
+        return redirect(_after_login())
     form = RegisterForm()
     status = 200
     if form.validate_on_submit():
@@ -57,7 +66,7 @@ def register() -> Any:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if current_user.is_authenticated and request.method == "GET":
-        return see_other(_after_login())
+        return redirect(_after_login())
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
