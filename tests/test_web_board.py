@@ -426,3 +426,22 @@ def test_filters(client: FlaskClient, board: dict, alice: ApiUser, bob: ApiUser)
     for label in ("Search", "Assignee", "Due"):
         assert f">{label}</label>" in page
     assert "is-overdue" in page and "<strong>Overdue</strong>" in page
+
+
+def test_board_queries_do_not_grow_with_the_cards(
+    client: FlaskClient, board: dict, alice: ApiUser, bob: ApiUser, count_queries: Any
+) -> None:
+    url = f"/projects/{board['id']}"
+    alice.add_member(board["id"], bob)
+    with count_queries() as small:
+        etag = client.get(url, headers=HX).headers["ETag"]
+    for i in range(12):
+        task = alice.create_task(board["id"], f"More {i}", status=("todo", "done")[i % 2])
+        alice.patch(f"/api/v1/tasks/{task['id']}", json={"assignee_ids": [alice.id, bob.id]})
+    with count_queries() as big:
+        etag = client.get(url, headers=HX).headers["ETag"]
+    assert big.count == small.count
+    with count_queries() as unchanged:
+        assert client.get(url, headers={**HX, "If-None-Match": etag}).status_code == 304
+    # The session's user and the board's version: nothing else for an unchanged board.
+    assert unchanged.count <= 2, unchanged.statements
