@@ -249,6 +249,11 @@ def test_drag_and_drop_puts_the_card_before_its_new_neighbour(
     move(client, board, four, HX, status="done", before="")
     assert order(alice, board["id"])["done"] == ["Three", "One", "Four"]
     assert move(client, board, two, HX, status="nowhere").status_code == 422
+    # An explicit position, as the API takes it; negative ones are refused by the service.
+    move(client, board, two, HX, status="done", position="1")
+    assert order(alice, board["id"])["done"] == ["Three", "Two", "One", "Four"]
+    assert move(client, board, two, HX, status="done", position="-1").status_code == 422
+    assert move(client, board, two, HX, status="done", position="top").status_code == 400
 
 
 def test_moves_on_a_filtered_board_skip_hidden_cards(

@@ -22,8 +22,8 @@
   function showNotice(message) {
     var notice = document.getElementById("notice");
     if (!notice) return;
+    notice.hidden = false;          // shown first, so the alert's new text is announced
     notice.textContent = message;
-    notice.hidden = false;
     window.clearTimeout(noticeTimer);
     noticeTimer = window.setTimeout(function () { notice.hidden = true; }, 8000);
   }

@@ -188,7 +188,12 @@ def _anchor(raw: str, task: Task) -> Task | None:
 
 
 def _move_target(task: Task, form: MultiDict) -> tuple[str, int]:
-    """Where a move request puts the card: (status, position) for the service."""
+    """Where a move request puts the card: (status, position) for the service.
+
+    The page sends one of: `direction` (the move buttons: left/right, or up/down past the
+    neighbour shown), `status` + `before` (a drop: the card it now sits above, none for
+    the end), or `status` + `position`.
+    """
     direction = form.get("direction")
     if direction:
         kind, _, anchor_id = direction.partition(":")
@@ -207,6 +212,12 @@ def _move_target(task: Task, form: MultiDict) -> tuple[str, int]:
             return task.status, max(task.position + step, 0)
         abort(400, "Unknown move.")
     status = form.get("status") or task.status
+    if form.get("position"):
+        # An explicit place in the whole column, as the API's PATCH takes it.
+        try:
+            return status, int(form["position"])
+        except ValueError:
+            abort(400, "The position must be a whole number.")
     before = form.get("before")
     other = _anchor(before, task) if before else None
     if other is not None and other.status == status:
