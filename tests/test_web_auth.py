@@ -117,6 +117,8 @@ def test_htmx_request_without_session_is_sent_to_login(client: FlaskClient) -> N
     )
     assert resp.status_code == 401
     assert resp.headers["HX-Redirect"] == "/login?next=%2Fprojects%3Fx%3D1"
+    plain = client.get("/projects")
+    assert "HX-Request" in resp.headers["Vary"] and "HX-Request" in plain.headers["Vary"]
 
 
 def test_login_starts_a_fresh_session(client: FlaskClient, alice: Any) -> None:

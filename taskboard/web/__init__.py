@@ -57,12 +57,20 @@ def is_overdue(task: Any) -> bool:
     return task.due_date is not None and task.status != "done" and task.due_date < utcnow()
 
 
+def _vary_on_htmx(response: Response) -> Response:
+    """Every page may answer htmx differently (a fragment, a login redirect), so say so."""
+    if not request.path.startswith(("/api/", "/static/")) and request.path != "/healthz":
+        response.vary.add("HX-Request")
+    return response
+
+
 def init_app(app: Flask) -> None:
     from . import account, auth, board, projects
 
     for module in (auth, projects, board, account):
         app.register_blueprint(module.bp)
     login_manager.unauthorized_handler(_unauthorized)
+    app.after_request(_vary_on_htmx)
     app.jinja_env.filters["initials"] = initials
     app.jinja_env.filters["short_date"] = short_date
     app.jinja_env.filters["date_time"] = date_time
