@@ -150,7 +150,7 @@ def test_form_without_csrf_token_is_refused_and_changes_nothing(
         data={"email": "x@example.com", "name": "X", "password": PASSWORD, "confirm": PASSWORD},
     )
     assert resp.status_code == 400
-    assert "text/html" in resp.content_type
+    assert "text/html" in resp.content_type and "Reload the page" in text(resp)
     assert table_counts(app) == before
 
 
