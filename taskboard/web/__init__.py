@@ -14,7 +14,6 @@ from ..extensions import login_manager, render_error_page
 from ..models import utcnow
 from .htmx import is_htmx
 
-
 CSRF_MESSAGE = (
     "This page is out of date or the form did not come from Taskboard. "
     "Reload the page and try again."
