@@ -257,3 +257,29 @@ def test_the_basics_work_without_javascript(new_page: Any, server: LiveServer) -
     page.get_by_role("button", name="Delete task").click()
     page.wait_for_url("**" + board_path)
     assert titles(page, "Done") == []
+
+
+def test_owner_manages_members_and_deletes_the_project(new_page: Any, server: LiveServer) -> None:
+    owner, member = api_user(server, "Ola Owner"), api_user(server, "Mo Member")
+    page = new_page()
+    log_in(page, owner["email"])
+    board_path = create_project(page, "Short-lived")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Email").fill("nobody@example.com")
+    page.get_by_role("button", name="Add member").click()
+    expect(page.get_by_text("No user with this email.")).to_be_visible()
+    expect(page.get_by_label("Email")).to_have_value("nobody@example.com")
+    page.console.take()  # the refusal's 422, logged by the browser as a failed load
+    page.get_by_label("Email").fill(member["email"])
+    page.get_by_role("button", name="Add member").click()
+    page.get_by_role("button", name="Remove Mo Member").click()
+    expect(page.get_by_role("button", name="Remove Mo Member")).to_have_count(0)
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete project").click()
+    page.goto("/projects")
+    expect(page.get_by_role("link", name="Short-lived")).to_be_visible()
+    page.goto(board_path + "/settings")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete project").click()
+    page.wait_for_url("**/projects")
+    expect(page.get_by_role("link", name="Short-lived")).to_have_count(0)
