@@ -60,9 +60,16 @@ def render_error_page(code: int, message: str | None = None) -> Any:
     """The error page; to an htmx request, no swap and an event the page shows as a notice."""
     if request.headers.get("HX-Request") == "true":
         text = message or "Something went wrong."
+        if request.method == "GET" and request.headers.get("HX-Target") == "div#board":
+            # The board itself is gone for this viewer (deleted, or they were removed):
+            # reload, so the page says so instead of polling on.
+            return text, code, {"HX-Refresh": "true", "Vary": "HX-Request"}
+        events: dict[str, str] = {"show-error": text}
+        if request.method != "GET":
+            events["board-changed"] = ""  # what failed may be stale: fetch the board anew
         headers = {
             "HX-Reswap": "none",
-            "HX-Trigger": json.dumps({"show-error": text, "board-changed": ""}),
+            "HX-Trigger": json.dumps(events),
             "Vary": "HX-Request",
         }
         return text, code, headers

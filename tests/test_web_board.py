@@ -408,6 +408,16 @@ def test_delete_with_htmx_empties_the_detail(
     assert "board-changed" in resp.headers["HX-Trigger"]
     gone = client.get(f"/tasks/{task}", headers=HX)
     assert gone.status_code == 404 and gone.headers["HX-Reswap"] == "none"
+    assert "board-changed" not in gone.headers["HX-Trigger"]
+
+
+def test_polling_a_board_that_is_gone_reloads_the_page(
+    client: FlaskClient, board: dict, alice: ApiUser
+) -> None:
+    alice.delete(f"/api/v1/projects/{board['id']}")
+    poll = client.get(f"/projects/{board['id']}", headers={**HX, "HX-Target": "div#board"})
+    assert poll.status_code == 404
+    assert poll.headers["HX-Refresh"] == "true"
 
 
 def test_filters(client: FlaskClient, board: dict, alice: ApiUser, bob: ApiUser) -> None:
