@@ -283,3 +283,21 @@ def test_owner_manages_members_and_deletes_the_project(new_page: Any, server: Li
     page.get_by_role("button", name="Delete project").click()
     page.wait_for_url("**/projects")
     expect(page.get_by_role("link", name="Short-lived")).to_have_count(0)
+
+
+def test_a_removed_member_is_shown_the_404_page(new_page: Any, server: LiveServer) -> None:
+    owner, member = api_user(server, "Rita Owner"), api_user(server, "Ron Removed")
+    page = new_page()
+    log_in(page, owner["email"])
+    board_path = create_project(page, "Closing ranks")
+    page.goto(board_path + "/settings")
+    page.get_by_label("Email").fill(member["email"])
+    page.get_by_role("button", name="Add member").click()
+    watcher = new_page()
+    log_in(watcher, member["email"])
+    watcher.goto(board_path)
+    expect(column(watcher, "To Do")).to_be_visible()
+    page.get_by_role("button", name="Remove Ron Removed").click()
+    expect(watcher.get_by_role("heading", name="Not found")).to_be_visible(timeout=8000)
+    errors = watcher.console.take()
+    assert errors and all("404" in e for e in errors), errors
