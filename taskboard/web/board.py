@@ -374,7 +374,16 @@ def delete(task_id: uuid.UUID) -> Response:
     task = tasks.get_for_member(current_user, task_id)
     if request.form.get("confirm") != "yes":
         # Without JavaScript there is no dialog: ask on a page of its own.
-        return make_response(render_template("board/confirm_delete.html", task=task))
+        return make_response(
+            render_template(
+                "confirm.html",
+                question=f"Delete “{task.title}”?",
+                consequence="Its comments and history go with it. This cannot be undone.",
+                action=f"/tasks/{task.id}/delete",
+                button="Delete task",
+                cancel=f"/tasks/{task.id}",
+            )
+        )
     project_id, title = task.project_id, task.title
     tasks.delete_task(current_user, task_id)
     if is_htmx():

@@ -117,7 +117,17 @@ def delete(project_id: uuid.UUID) -> Response:
     project = projects.get_for_owner(current_user, project_id)
     if request.form.get("confirm") != "yes":
         # Without JavaScript there is no dialog: ask on a page of its own.
-        return make_response(render_template("projects/confirm_delete.html", project=project))
+        return make_response(
+            render_template(
+                "confirm.html",
+                question=f"Delete “{project.title}”?",
+                consequence="Its tasks, comments and history go with it, for every member. "
+                "This cannot be undone.",
+                action=f"/projects/{project.id}/delete",
+                button="Delete project",
+                cancel=f"/projects/{project.id}/settings",
+            )
+        )
     title = project.title
     projects.delete_project(current_user, project_id)
     flash(f"Project “{title}” deleted.", "success")
