@@ -375,6 +375,8 @@ def test_comments_with_htmx_and_without(client: FlaskClient, board: dict, app: F
     assert "commented" in text(resp)
     plain = client.post(f"/tasks/{task}/comments", data={"csrf_token": board["csrf"], "body": "2"})
     assert plain.status_code == 303 and plain.headers["Location"] == f"/tasks/{task}#comments"
+    card = text(client.get(f"/projects/{board['id']}", headers=HX))
+    assert ">2 comments</span>" in card
     before = table_counts(app)
     empty = client.post(
         f"/tasks/{task}/comments", data={"csrf_token": board["csrf"], "body": " "}, headers=HX

@@ -231,6 +231,18 @@ def board_state(actor: User, project_id: uuid.UUID) -> BoardState:
     return BoardState(version=row[0], overdue=row[1])
 
 
+def comment_counts(actor: User, project_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """How many comments each card of the board has (cards without any are left out)."""
+    projects.get_for_member(actor, project_id, load=False)
+    rows = db.session.execute(
+        select(Comment.task_id, func.count())
+        .join(Task, Task.id == Comment.task_id)
+        .where(Task.project_id == project_id)
+        .group_by(Comment.task_id)
+    )
+    return {task_id: count for task_id, count in rows}
+
+
 def list_for_user(
     actor: User, filters: TaskFilter, *, offset: int = 0, limit: int | None = None
 ) -> Page[Task]:

@@ -107,6 +107,7 @@ def _board_context(
         "filters": filters,
         "due_choices": DUE_CHOICES,
         "columns": _columns(project, filters),
+        "comment_counts": tasks.comment_counts(current_user, project.id),
         "add_form": add_form or TaskAddForm(formdata=None),
         "etag": _etag(project.id, filters),
     }
