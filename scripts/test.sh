@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole test suite: lint, then pytest on SQLite and PostgreSQL, the queue on Redis.
+# Run the whole test suite: lint, then pytest on SQLite and PostgreSQL, the queue on Redis,
+# the pages in headless Chromium.
 # Installs what it needs (virtualenv, dev requirements) and starts the local PostgreSQL and
 # Redis servers when they are installed but not running. Extra arguments go to pytest.
 set -euo pipefail
@@ -42,6 +43,12 @@ if ! redis_up; then
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
     --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
   for _ in $(seq 30); do redis_up && break; sleep 1; done
+fi
+
+# The browser tests drive Debian's chromium (Playwright's own download is not used).
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  echo "Installing chromium …"
+  apt_install chromium || echo "chromium could not be installed; the browser tests will say so"
 fi
 
 echo "ruff check …"

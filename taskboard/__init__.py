@@ -57,6 +57,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .health import bp as health_bp
 
     app.register_blueprint(health_bp)
+    from . import web
+
+    web.init_app(app)
     return app
 
 

@@ -201,4 +201,6 @@ STATIC: dict[str, Any] = {
     # Whether mail goes to SMTP or to the outbox folder is decided by MAIL_SERVER alone,
     # not by Flask's TESTING flag (which Flask-Mail would otherwise read as "suppress").
     "MAIL_SUPPRESS_SEND": False,
+    # CSRF tokens live as long as the session: a board left open all day still works.
+    "WTF_CSRF_TIME_LIMIT": None,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import render_template, request
@@ -51,8 +52,8 @@ class Api(SmorestApi):
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             allow = {"Allow": ", ".join(sorted(error.valid_methods))}
         if not wants_json():
-            body, code = render_error_page(error.code or 500, error.description)
-            return body, code, allow
+            body, code, headers = render_error_page(error.code or 500, error.description)
+            return body, code, {**headers, **allow}
         payload, code, headers = super().handle_http_exception(error)
         headers = {**(headers or {}), **allow}
         if code == 401:
@@ -63,7 +64,27 @@ class Api(SmorestApi):
 
 
 def render_error_page(code: int, message: str | None = None) -> Any:
-    return render_template("errors/error.html", code=code, message=message), code
+    """The error page; to an htmx request, no swap and an event the page shows as a notice."""
+    if request.headers.get("HX-Request") == "true":
+        text = message or "Something went wrong."
+        if request.method == "GET" and request.headers.get("HX-Target") == "div#board":
+            # The board itself is gone for this viewer (deleted, or they were removed):
+            # reload, so the page says so instead of polling on.
+            return text, code, {"HX-Refresh": "true", "Vary": "HX-Request"}
+        events: dict[str, str] = {"show-error": text}
+        if request.method != "GET":
+            events["board-changed"] = ""  # what failed may be stale: fetch the board anew
+        headers = {
+            "HX-Reswap": "none",
+            "HX-Trigger": json.dumps(events),
+            "Vary": "HX-Request",
+        }
+        return text, code, headers
+    return (
+        render_template("errors/error.html", code=code, message=message),
+        code,
+        {"Vary": "HX-Request"},
+    )
 
 
 api = Api()

@@ -121,6 +121,9 @@ class Project(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Bumped on every change of the representation: the API's ETag, the edit form's version.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Bumped in the transaction of every change to the board's cards or comments: the
+    # board page's ETag, so polling an unchanged board costs one small query.
+    board_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     members: Mapped[list[User]] = relationship(

@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy import update as sql_update
 
 from ..errors import Invalid, NotFound, PreconditionFailed
@@ -50,21 +49,20 @@ def clean_text(value: str | None, field: str, label: str, *, min_len: int, max_l
 
 
 def lock_project(project_id: uuid.UUID) -> None:
-    """Take the project's write lock for this transaction: writers of one board go in turn.
+    """Take the project's write lock for this transaction and mark its board changed.
 
-    PostgreSQL: a row lock. SQLite has no row locks, and reads before the first write run
-    outside any transaction; a no-op UPDATE takes the database's write lock first, so what
-    the writer reads next is current until it commits.
+    Every writer of a board starts here, so writers of one board go in turn: the UPDATE
+    locks the row on PostgreSQL and takes the database's write lock on SQLite (where reads
+    before the first write run outside any transaction), so what the writer reads next is
+    current until it commits. The bumped `board_version` is the board page's ETag.
     """
-    if db.session.get_bind().dialect.name == "sqlite":
-        result = db.session.execute(
-            sql_update(Project).where(Project.id == project_id).values(version=Project.version)
-        )
-        found = result.rowcount == 1
-    else:
-        query = select(Project.id).where(Project.id == project_id).with_for_update()
-        found = db.session.scalar(query) is not None
-    if not found:  # deleted meanwhile
+    result = db.session.execute(
+        sql_update(Project)
+        .where(Project.id == project_id)
+        .values(board_version=Project.board_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # deleted meanwhile
         raise NotFound("No such project.")
 
 

@@ -24,6 +24,7 @@ from ..models import (
     Activity,
     Comment,
     Membership,
+    Project,
     Task,
     TaskAssignee,
     User,
@@ -219,6 +220,47 @@ def list_for_project(
     projects.get_for_member(actor, project_id, load=False)
     query = filters.apply(select(Task).where(Task.project_id == project_id), utcnow())
     return _page(query.order_by(Task.status, Task.position, Task.id), offset, limit)
+
+
+@dataclass(frozen=True)
+class BoardState:
+    """What a board's rendering depends on besides the filters: its version and the clock."""
+
+    version: int
+    overdue: int
+
+
+def board_state(actor: User, project_id: uuid.UUID) -> BoardState:
+    """The board's version and overdue count in one query; NotFound for a non-member.
+
+    Cards turn overdue with time, not with a write, so the count is part of the state.
+    """
+    overdue = (
+        select(func.count())
+        .select_from(Task)
+        .where(Task.project_id == Project.id, Task.status != "done", Task.due_date < utcnow())
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        select(Project.board_version, overdue)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Project.id == project_id, Membership.user_id == actor.id)
+    ).first()
+    if row is None:
+        raise NotFound(projects.PROJECT_NOT_FOUND)
+    return BoardState(version=row[0], overdue=row[1])
+
+
+def comment_counts(actor: User, project_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """How many comments each card of the board has (cards without any are left out)."""
+    projects.get_for_member(actor, project_id, load=False)
+    rows = db.session.execute(
+        select(Comment.task_id, func.count())
+        .join(Task, Task.id == Comment.task_id)
+        .where(Task.project_id == project_id)
+        .group_by(Comment.task_id)
+    )
+    return {task_id: count for task_id, count in rows}
 
 
 def list_for_user(

@@ -1,0 +1,57 @@
+// Taskboard, every page: confirmations, notices from the server, screen-reader announcements.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // Plain forms that need a second thought (e.g. deleting a project). Without JavaScript the
+  // server asks on a page of its own; here a dialog asks and the answer rides along.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+    event.preventDefault();
+    if (!window.confirm(form.dataset.confirm)) return;
+    var answer = document.createElement("input");
+    answer.type = "hidden";
+    answer.name = "confirm";
+    answer.value = "yes";
+    form.appendChild(answer);
+    form.submit();
+  });
+
+  var noticeTimer = null;
+  function showNotice(message) {
+    var notice = document.getElementById("notice");
+    if (!notice) return;
+    notice.hidden = false;          // shown first, so the alert's new text is announced
+    notice.textContent = message;
+    window.clearTimeout(noticeTimer);
+    noticeTimer = window.setTimeout(function () { notice.hidden = true; }, 8000);
+  }
+
+  function announce(message) {
+    var region = document.getElementById("announcer");
+    if (!region) return;
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = message; }, 50);
+  }
+
+  function eventText(event) {
+    var detail = event.detail || {};
+    return typeof detail.value === "string" ? detail.value : "";
+  }
+
+  // Events named by the server in HX-Trigger headers.
+  document.addEventListener("show-error", function (event) {
+    showNotice(eventText(event) || "Something went wrong.");
+  });
+  document.addEventListener("announce", function (event) {
+    announce(eventText(event));
+  });
+
+  document.addEventListener("click", function (event) {
+    var notice = event.target.closest && event.target.closest("#notice");
+    if (notice) notice.hidden = true;
+  });
+
+  window.Taskboard = { showNotice: showNotice, announce: announce };
+})();

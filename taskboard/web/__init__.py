@@ -1,0 +1,89 @@
+"""The HTML pages: session login, projects, the htmx board, the account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, make_response, redirect, request
+from flask_login import login_url
+from flask_wtf.csrf import CSRFError
+
+from ..extensions import login_manager, render_error_page
+from ..models import utcnow
+from .htmx import is_htmx
+
+CSRF_MESSAGE = (
+    "This page is out of date or the form did not come from Taskboard. "
+    "Reload the page and try again."
+)
+
+
+def _unauthorized() -> Response:
+    """Pages send you to log in and back; an htmx fragment request reloads to the login page."""
+    if is_htmx():
+        current = request.headers.get("HX-Current-URL", "")
+        parts = urlsplit(current)
+        back = parts.path + (f"?{parts.query}" if parts.query else "") if parts.path else ""
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = login_url("/login", back) if back else "/login"
+        return response
+    back = request.full_path if request.query_string else request.path
+    return redirect(login_url("/login", back))
+
+
+def initials(name: str) -> str:
+    parts = [p for p in name.replace("-", " ").split() if p]
+    if not parts:
+        return "?"
+    if len(parts) == 1:
+        return parts[0][:2].upper()
+    return (parts[0][0] + parts[-1][0]).upper()
+
+
+def short_date(value: datetime | None) -> str:
+    """'26 Nov', with the year when it is not this year (dates shown in UTC)."""
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    if value.year == utcnow().year:
+        return f"{value.day} {value:%b}"
+    return f"{value.day} {value:%b %Y}"
+
+
+def date_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
+
+
+def is_overdue(task: Any) -> bool:
+    return task.due_date is not None and task.status != "done" and task.due_date < utcnow()
+
+
+def _csrf_refused(error: CSRFError) -> Any:
+    """A form or htmx request without a valid token: 400, nothing changed, a plain reason."""
+    return render_error_page(400, CSRF_MESSAGE)
+
+
+def _vary_on_htmx(response: Response) -> Response:
+    """Every page may answer htmx differently (a fragment, a login redirect), so say so."""
+    if not request.path.startswith(("/api/", "/static/")) and request.path != "/healthz":
+        response.vary.add("HX-Request")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    from . import account, auth, board, projects
+
+    for module in (auth, projects, board, account):
+        app.register_blueprint(module.bp)
+    login_manager.unauthorized_handler(_unauthorized)
+    app.after_request(_vary_on_htmx)
+    app.register_error_handler(CSRFError, _csrf_refused)
+    app.jinja_env.filters["initials"] = initials
+    app.jinja_env.filters["short_date"] = short_date
+    app.jinja_env.filters["date_time"] = date_time
+    app.jinja_env.tests["overdue"] = is_overdue

@@ -1,0 +1,91 @@
+"""Accounts in the browser: sign up, log in, log out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+)
+from flask_login import current_user, login_user, logout_user
+
+from ..errors import DomainError, Unauthorized
+from ..models import User
+from ..services import accounts
+from .forms import LoginForm, RegisterForm, show_error
+from .htmx import safe_next, see_other
+
+bp = Blueprint("web_auth", __name__)
+
+
+def start_session(user: User) -> None:
+    """Log in on a fresh session, so a session id planted before login is worth nothing."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+
+
+def _after_login() -> str:
+    return safe_next(request.args.get("next"), "/projects")
+
+
+@bp.get("/")
+def index() -> Response:
+    return redirect("/projects" if current_user.is_authenticated else "/login")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Any:
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_after_login())
+    form = RegisterForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(
+                form.email.data or "", form.name.data or "", form.password.data or ""
+            )
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            start_session(user)
+            flash(f"Welcome to Taskboard, {user.name}!", "success")
+            return see_other(_after_login())
+    if request.method == "POST":
+        status = 422
+    return make_response(render_template("auth/register.html", form=form), status)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_after_login())
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data or "", form.password.data or "")
+        except Unauthorized as error:
+            form.form_errors.append(error.message)
+            status = 401
+        else:
+            start_session(user)
+            return see_other(_after_login())
+    elif request.method == "POST":
+        status = 422
+    return make_response(render_template("auth/login.html", form=form), status)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "success")
+    return see_other("/login")

@@ -1,0 +1,395 @@
+"""The board: columns of cards, adding, moving, the card detail, comments — htmx and plain."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, flash, make_response, render_template, request
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+from wtforms import SelectChoice
+
+from ..errors import Invalid, NotFound
+from ..models import STATUS_LABELS, STATUSES, Project, Task, utcnow
+from ..services import projects, tasks
+from ..services.tasks import UNSET, TaskFilter
+from .forms import CommentForm, TaskAddForm, TaskForm, show_error
+from .htmx import is_htmx, see_other, trigger, vary
+
+bp = Blueprint("web_board", __name__)
+
+DUE_CHOICES = {"": "Any time", "overdue": "Overdue", "week": "Due in the next 7 days"}
+# A position past the end of a column means its end (the service clamps it).
+COLUMN_END = 1_000_000
+TASK_FIELDS = {"assignee_ids": "assignees"}
+BOARD_CHANGED = "board-changed"
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """The filters above the board, as the page's query string carries them."""
+
+    q: str = ""
+    assignee: str = ""
+    due: str = ""
+
+    @classmethod
+    def parse(cls, values: MultiDict) -> BoardFilters:
+        q = (values.get("q") or "").strip()[:200]
+        assignee = values.get("assignee") or ""
+        due = values.get("due") or ""
+        if assignee not in ("", "me"):
+            try:
+                assignee = str(uuid.UUID(assignee))
+            except ValueError:
+                abort(400, "Unknown assignee filter.")
+        if due not in DUE_CHOICES:
+            abort(400, "Unknown due date filter.")
+        return cls(q, assignee, due)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.assignee or self.due)
+
+    def task_filter(self, now: datetime) -> TaskFilter:
+        assignee: uuid.UUID | None = None
+        if self.assignee == "me":
+            assignee = current_user.id
+        elif self.assignee:
+            assignee = uuid.UUID(self.assignee)
+        due: dict[str, Any] = {}
+        if self.due == "overdue":
+            due = {"overdue": True}
+        elif self.due == "week":
+            due = {"due_after": now, "due_before": now + timedelta(days=7)}
+        return TaskFilter(q=self.q or None, assignee=assignee, **due)
+
+    def query(self) -> str:
+        fields = (("q", self.q), ("assignee", self.assignee), ("due", self.due))
+        pairs = [(k, v) for k, v in fields if v]
+        return ("?" + urlencode(pairs)) if pairs else ""
+
+
+def _columns(project: Project, filters: BoardFilters) -> list[dict[str, Any]]:
+    page = tasks.list_for_project(current_user, project.id, filters.task_filter(utcnow()))
+    return [
+        {
+            "status": status,
+            "label": STATUS_LABELS[status],
+            "index": index,
+            "cards": [t for t in page.items if t.status == status],
+        }
+        for index, status in enumerate(STATUSES)
+    ]
+
+
+def _etag(project_id: uuid.UUID, filters: BoardFilters) -> str:
+    """Changes whenever the board fragment for this viewer and these filters would."""
+    state = tasks.board_state(current_user, project_id)
+    # A 'next 7 days' filter moves with the clock: let it refresh once a minute.
+    clock = utcnow().strftime("%Y%m%d%H%M") if filters.due == "week" else ""
+    key = f"{project_id}|{current_user.id}|{filters}|{clock}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"b{state.version}.o{state.overdue}.{digest}"
+
+
+def _board_context(
+    project_id: uuid.UUID, filters: BoardFilters, add_form: TaskAddForm | None = None
+) -> dict[str, Any]:
+    project = projects.get_for_member(current_user, project_id)
+    return {
+        "project": project,
+        "filters": filters,
+        "due_choices": DUE_CHOICES,
+        "columns": _columns(project, filters),
+        "comment_counts": tasks.comment_counts(current_user, project.id),
+        "add_form": add_form or TaskAddForm(formdata=None),
+        "etag": _etag(project.id, filters),
+    }
+
+
+def _columns_response(
+    project_id: uuid.UUID,
+    filters: BoardFilters,
+    add_form: TaskAddForm | None = None,
+    status: int = 200,
+) -> Response:
+    context = _board_context(project_id, filters, add_form)
+    response = make_response(render_template("board/_columns.html", **context), status)
+    response.set_etag(context["etag"])
+    response.headers["Cache-Control"] = "no-cache, private"
+    return vary(response)
+
+
+def _board_page(
+    project_id: uuid.UUID,
+    filters: BoardFilters,
+    *,
+    add_form: TaskAddForm | None = None,
+    detail: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    context = _board_context(project_id, filters, add_form)
+    response = make_response(render_template("board/board.html", **context, detail=detail), status)
+    return vary(response)
+
+
+@bp.get("/projects/<uuid:project_id>")
+@login_required
+def show(project_id: uuid.UUID) -> Response:
+    filters = BoardFilters.parse(request.args)
+    if not is_htmx():
+        return _board_page(project_id, filters)
+    etag = _etag(project_id, filters)
+    if request.if_none_match.contains(etag):
+        response = make_response("", 304)
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = "no-cache, private"
+        return vary(response)
+    return _columns_response(project_id, filters)
+
+
+@bp.post("/projects/<uuid:project_id>/tasks")
+@login_required
+def add_task(project_id: uuid.UUID) -> Response:
+    filters = BoardFilters.parse(request.form)
+    form = TaskAddForm()
+    if form.validate_on_submit():
+        try:
+            task = tasks.create(current_user, project_id, title=form.title.data or "")
+        except Invalid as error:
+            show_error(form, error)
+        else:
+            if is_htmx():
+                response = _columns_response(project_id, filters)
+                return trigger(response, "announce", f"Added “{task.title}” to To Do.")
+            return see_other(f"/projects/{project_id}{filters.query()}")
+    if is_htmx():
+        return _columns_response(project_id, filters, add_form=form, status=422)
+    return _board_page(project_id, filters, add_form=form, status=422)
+
+
+# Moving cards ------------------------------------------------------------------------
+
+
+def _anchor(raw: str, task: Task) -> Task | None:
+    """Another card of the same board, named by id; None when it is gone or elsewhere."""
+    try:
+        other = tasks.get_for_member(current_user, uuid.UUID(raw))
+    except (ValueError, NotFound):
+        return None
+    if other.project_id != task.project_id or other.id == task.id:
+        return None
+    return other
+
+
+def _move_target(task: Task, form: MultiDict) -> tuple[str, int]:
+    """Where a move request puts the card: (status, position) for the service.
+
+    The page sends one of: `direction` (the move buttons: left/right, or up/down past the
+    neighbour shown), `status` + `before` (a drop: the card it now sits above, none for
+    the end), or `status` + `position`.
+    """
+    direction = form.get("direction")
+    if direction:
+        kind, _, anchor_id = direction.partition(":")
+        index = STATUSES.index(task.status)
+        if kind in ("left", "right"):
+            target = index + (1 if kind == "right" else -1)
+            if not 0 <= target < len(STATUSES):
+                raise Invalid("The card is already in the last column that way.", field="status")
+            return STATUSES[target], COLUMN_END
+        if kind in ("up", "down"):
+            # The neighbour shown on the page, so a filtered board moves past hidden cards.
+            other = _anchor(anchor_id, task) if anchor_id else None
+            if other is not None and other.status == task.status:
+                return task.status, other.position
+            step = -1 if kind == "up" else 1
+            return task.status, max(task.position + step, 0)
+        abort(400, "Unknown move.")
+    status = form.get("status") or task.status
+    if form.get("position"):
+        # An explicit place in the whole column, as the API's PATCH takes it.
+        try:
+            return status, int(form["position"])
+        except ValueError:
+            abort(400, "The position must be a whole number.")
+    before = form.get("before")
+    other = _anchor(before, task) if before else None
+    if other is not None and other.status == status:
+        shift = 1 if status == task.status and task.position < other.position else 0
+        return status, other.position - shift
+    return status, COLUMN_END
+
+
+@bp.post("/tasks/<uuid:task_id>/move")
+@login_required
+def move(task_id: uuid.UUID) -> Response:
+    task = tasks.get_for_member(current_user, task_id)
+    status, position = _move_target(task, request.form)
+    moved = tasks.update(current_user, task_id, status=status, position=position)
+    filters = BoardFilters.parse(request.form)
+    if is_htmx():
+        response = _columns_response(moved.project_id, filters)
+        where = f"{moved.status_label}, position {moved.position + 1}"
+        return trigger(response, "announce", f"Moved “{moved.title}” to {where}.")
+    return see_other(f"/projects/{moved.project_id}{filters.query()}#card-{moved.id}")
+
+
+# The card detail ------------------------------------------------------------------------
+
+
+def member_choices(project: Project) -> list[SelectChoice]:
+    return [SelectChoice(str(u.id), u.name) for u in project.members]
+
+
+def _task_form(task: Task, project: Project, formdata: Any = UNSET) -> TaskForm:
+    if formdata is UNSET:
+        form = TaskForm(
+            formdata=None,
+            title=task.title,
+            description=task.description,
+            status=task.status,
+            assignees=[str(u.id) for u in task.assignees],
+            due_date=task.due_date.astimezone(UTC).date().isoformat() if task.due_date else "",
+        )
+    else:
+        form = TaskForm()
+    form.assignees.choices = member_choices(project)
+    return form
+
+
+def _detail_context(
+    task_id: uuid.UUID,
+    *,
+    form: TaskForm | None = None,
+    comment_form: CommentForm | None = None,
+    saved: bool = False,
+) -> dict[str, Any]:
+    task = tasks.get_for_member(current_user, task_id)
+    project = projects.get_for_member(current_user, task.project_id)
+    if form is not None:
+        form.assignees.choices = member_choices(project)
+    return {
+        "task": task,
+        "project": project,
+        "form": form or _task_form(task, project),
+        "comment_form": comment_form or CommentForm(formdata=None),
+        "comments": tasks.list_comments(current_user, task.id).items,
+        "activity": tasks.list_activity(current_user, task.id).items,
+        "statuses": STATUS_LABELS,
+        "saved": saved,
+    }
+
+
+def _detail_response(task_id: uuid.UUID, status: int = 200, **kw: Any) -> Response:
+    detail = _detail_context(task_id, **kw)
+    if is_htmx():
+        return vary(make_response(render_template("board/_detail.html", **detail), status))
+    filters = BoardFilters.parse(request.args)
+    return _board_page(detail["task"].project_id, filters, detail=detail, status=status)
+
+
+@bp.get("/tasks/<uuid:task_id>")
+@login_required
+def detail(task_id: uuid.UUID) -> Response:
+    return _detail_response(task_id)
+
+
+def _parse_due(raw: str | None, task: Task) -> Any:
+    """A date from the form: the end of that day (UTC); the stored time is kept if unchanged."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        day = datetime.strptime(raw, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise Invalid("Enter the date as YYYY-MM-DD.", field="due_date") from exc
+    if task.due_date is not None and task.due_date.astimezone(UTC).date() == day:
+        return UNSET
+    return datetime.combine(day, time(23, 59), tzinfo=UTC)
+
+
+def _parse_assignees(values: list[str]) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(v) for v in values]
+    except ValueError as exc:
+        raise Invalid("Pick assignees from the list.", field="assignee_ids") from exc
+
+
+@bp.post("/tasks/<uuid:task_id>")
+@login_required
+def save(task_id: uuid.UUID) -> Response:
+    task = tasks.get_for_member(current_user, task_id)
+    form = TaskForm()
+    form.assignees.choices = []
+    if form.validate_on_submit():
+        try:
+            updated = tasks.update(
+                current_user,
+                task_id,
+                title=form.title.data or "",
+                description=form.description.data or "",
+                status=form.status.data or task.status,
+                assignee_ids=_parse_assignees(request.form.getlist("assignees")),
+                due_date=_parse_due(form.due_date.data, task),
+            )
+        except Invalid as error:
+            show_error(form, error, TASK_FIELDS)
+        else:
+            if is_htmx():
+                response = _detail_response(task_id, saved=True)
+                trigger(response, BOARD_CHANGED)
+                return trigger(response, "announce", f"Saved “{updated.title}”.")
+            flash("Task saved.", "success")
+            return see_other(f"/tasks/{task_id}")
+    return _detail_response(task_id, status=422, form=form)
+
+
+@bp.post("/tasks/<uuid:task_id>/comments")
+@login_required
+def comment(task_id: uuid.UUID) -> Response:
+    comment_form = CommentForm()
+    if comment_form.validate_on_submit():
+        try:
+            tasks.add_comment(current_user, task_id, comment_form.body.data or "")
+        except Invalid as error:
+            show_error(comment_form, error)
+        else:
+            if is_htmx():
+                response = _detail_response(task_id)
+                trigger(response, BOARD_CHANGED)
+                return trigger(response, "announce", "Comment added.")
+            return see_other(f"/tasks/{task_id}#comments")
+    return _detail_response(task_id, status=422, comment_form=comment_form)
+
+
+@bp.post("/tasks/<uuid:task_id>/delete")
+@login_required
+def delete(task_id: uuid.UUID) -> Response:
+    task = tasks.get_for_member(current_user, task_id)
+    if request.form.get("confirm") != "yes":
+        # Without JavaScript there is no dialog: ask on a page of its own.
+        return make_response(
+            render_template(
+                "confirm.html",
+                question=f"Delete “{task.title}”?",
+                consequence="Its comments and history go with it. This cannot be undone.",
+                action=f"/tasks/{task.id}/delete",
+                button="Delete task",
+                cancel=f"/tasks/{task.id}",
+            )
+        )
+    project_id, title = task.project_id, task.title
+    tasks.delete_task(current_user, task_id)
+    if is_htmx():
+        response = vary(make_response("", 200))
+        trigger(response, BOARD_CHANGED)
+        return trigger(response, "announce", f"Deleted “{title}”.")
+    flash(f"Task “{title}” deleted.", "success")
+    return see_other(f"/projects/{project_id}")

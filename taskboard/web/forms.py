@@ -1,0 +1,96 @@
+"""The page forms: field plumbing and CSRF only. The rules live in the services."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import EqualTo
+from wtforms.widgets import CheckboxInput, ListWidget, PasswordInput
+
+from ..errors import DomainError
+from ..models import STATUS_LABELS
+
+
+class RegisterForm(FlaskForm):
+    # The passwords come back on a validation error too: nothing typed is lost.
+    email = EmailField("Email")
+    name = StringField("Name")
+    password = PasswordField("Password", widget=PasswordInput(hide_value=False))
+    confirm = PasswordField(
+        "Confirm password",
+        validators=[EqualTo("password", "The passwords do not match.")],
+        widget=PasswordInput(hide_value=False),
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email")
+    password = PasswordField("Password")
+
+
+class ProjectForm(FlaskForm):
+    title = StringField("Title")
+    description = TextAreaField("Description")
+
+
+class MemberForm(FlaskForm):
+    email = EmailField("Email")
+
+
+class TaskAddForm(FlaskForm):
+    title = StringField("Title")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class TaskForm(FlaskForm):
+    title = StringField("Title")
+    description = TextAreaField("Description")
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice(value, label) for value, label in STATUS_LABELS.items()],
+        validate_choice=False,
+    )
+    assignees = MultiCheckboxField("Assignees", choices=[], validate_choice=False)
+    due_date = StringField("Due date")
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Comment")
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Name")
+    notifications = BooleanField("Email me about assignments, comments and due dates")
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password")
+    password = PasswordField("New password")
+    confirm = PasswordField(
+        "Confirm new password", validators=[EqualTo("password", "The passwords do not match.")]
+    )
+
+
+def show_error(form: FlaskForm, error: DomainError, fields: dict[str, str] | None = None) -> None:
+    """Put a service's error next to the field it names (or at the top of the form)."""
+    name = (fields or {}).get(error.field or "", error.field)
+    field = getattr(form, name, None) if name else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*list(field.errors or []), error.message]
+    else:
+        form.form_errors.append(error.message)

@@ -1,0 +1,134 @@
+"""Projects: the list, creating one, and the owner's settings (rename, members, delete)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, flash, make_response, render_template, request
+from flask_login import current_user, login_required
+
+from ..errors import DomainError
+from ..services import projects
+from .forms import MemberForm, ProjectForm, show_error
+from .htmx import see_other
+
+bp = Blueprint("web_projects", __name__)
+
+
+@bp.route("/projects", methods=["GET", "POST"])
+@login_required
+def index() -> Any:
+    form = ProjectForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            project = projects.create(current_user, form.title.data or "", form.description.data)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            flash(f"Project “{project.title}” created.", "success")
+            return see_other(f"/projects/{project.id}")
+    if request.method == "POST":
+        status = 422
+    page = projects.list_for_member(current_user)
+    return make_response(
+        render_template("projects/index.html", projects=page.items, form=form), status
+    )
+
+
+def _settings_page(
+    project_id: uuid.UUID,
+    *,
+    form: ProjectForm | None = None,
+    member_form: MemberForm | None = None,
+    status: int = 200,
+) -> Response:
+    project = projects.get_for_owner(current_user, project_id)
+    if form is None:
+        form = ProjectForm(formdata=None, obj=project)
+    return make_response(
+        render_template(
+            "projects/settings.html",
+            project=project,
+            form=form,
+            member_form=member_form or MemberForm(formdata=None),
+        ),
+        status,
+    )
+
+
+@bp.get("/projects/<uuid:project_id>/settings")
+@login_required
+def settings(project_id: uuid.UUID) -> Response:
+    return _settings_page(project_id)
+
+
+@bp.post("/projects/<uuid:project_id>/settings")
+@login_required
+def rename(project_id: uuid.UUID) -> Response:
+    form = ProjectForm()
+    if form.validate_on_submit():
+        try:
+            projects.update(
+                current_user,
+                project_id,
+                title=form.title.data or "",
+                description=form.description.data or "",
+            )
+        except DomainError as error:
+            if error.field is None:
+                raise
+            show_error(form, error)
+        else:
+            flash("Project saved.", "success")
+            return see_other(f"/projects/{project_id}/settings")
+    return _settings_page(project_id, form=form, status=422)
+
+
+@bp.post("/projects/<uuid:project_id>/members")
+@login_required
+def add_member(project_id: uuid.UUID) -> Response:
+    member_form = MemberForm()
+    if member_form.validate_on_submit():
+        try:
+            user = projects.add_member(current_user, project_id, member_form.email.data or "")
+        except DomainError as error:
+            if error.field is None:
+                raise
+            show_error(member_form, error)
+        else:
+            flash(f"{user.name} is now a member.", "success")
+            return see_other(f"/projects/{project_id}/settings")
+    return _settings_page(project_id, member_form=member_form, status=422)
+
+
+@bp.post("/projects/<uuid:project_id>/members/<uuid:user_id>/remove")
+@login_required
+def remove_member(project_id: uuid.UUID, user_id: uuid.UUID) -> Response:
+    projects.remove_member(current_user, project_id, user_id)
+    flash("Member removed.", "success")
+    return see_other(f"/projects/{project_id}/settings")
+
+
+@bp.post("/projects/<uuid:project_id>/delete")
+@login_required
+def delete(project_id: uuid.UUID) -> Response:
+    project = projects.get_for_owner(current_user, project_id)
+    if request.form.get("confirm") != "yes":
+        # Without JavaScript there is no dialog: ask on a page of its own.
+        return make_response(
+            render_template(
+                "confirm.html",
+                question=f"Delete “{project.title}”?",
+                consequence="Its tasks, comments and history go with it, for every member. "
+                "This cannot be undone.",
+                action=f"/projects/{project.id}/delete",
+                button="Delete project",
+                cancel=f"/projects/{project.id}/settings",
+            )
+        )
+    title = project.title
+    projects.delete_project(current_user, project_id)
+    flash(f"Project “{title}” deleted.", "success")
+    return see_other("/projects")
