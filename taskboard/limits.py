@@ -92,6 +92,13 @@ def auth_limits(*, methods: Sequence[str] = ("POST",), per_account: bool = True)
     return decorators
 
 
+def auth_limited(view: Any) -> Any:
+    """A sign-in style view function with the decorators of `auth_limits()` applied."""
+    for decorator in auth_limits():
+        view = decorator(view)
+    return view
+
+
 _limited_blueprints: set[str] = set()
 
 
@@ -104,7 +111,7 @@ def limit_api(blueprint: Any) -> None:
         _api_rate,
         key_func=_bearer_or_session,
         override_defaults=False,
-        error_message="Too many requests for this token; slow down and try again shortly.",
+        error_message="Too many requests; slow down and try again shortly.",
     )(blueprint)
 
 

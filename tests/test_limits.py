@@ -135,3 +135,34 @@ def test_counters_in_redis_are_shared_by_processes(tmp_path):
         assert login(one.test_client(), "x@example.com", "bad password").status_code == 401
     two = limited_app(tmp_path, REDIS_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix)
     assert_429(login(two.test_client(), "x@example.com", "bad password"))
+
+
+def test_login_page_is_limited_with_a_friendly_page(tmp_path):
+    client = limited_app(tmp_path, WTF_CSRF_ENABLED=False).test_client()
+    register(client, "ann@example.com")
+    form = {"email": "ann@example.com", "password": "wrong password"}
+    for _ in range(3):
+        resp = client.post("/login", data=form, environ_base={"REMOTE_ADDR": "10.0.9.1"})
+        assert resp.status_code == 401
+    resp = client.post(
+        "/login",
+        data={"email": "ann@example.com", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.0.9.2"},
+    )
+    assert resp.status_code == 429
+    assert resp.mimetype == "text/html"
+    assert int(resp.headers["Retry-After"]) > 0
+    assert "wait a minute and try again" in resp.get_data(as_text=True)
+    # The API's token endpoint counts on its own.
+    assert login(client, "ann@example.com", PASSWORD, addr="10.0.9.3").status_code == 201
+
+
+def test_pages_are_limited_per_session(tmp_path):
+    client = limited_app(tmp_path, WTF_CSRF_ENABLED=False).test_client()
+    register(client, "ann@example.com")
+    resp = client.post("/login", data={"email": "ann@example.com", "password": PASSWORD})
+    assert resp.status_code == 303
+    for _ in range(5):
+        assert client.get("/projects").status_code == 200
+    resp = client.get("/projects")
+    assert resp.status_code == 429 and resp.mimetype == "text/html"

@@ -462,3 +462,32 @@ def test_board_queries_do_not_grow_with_the_cards(
         assert client.get(url, headers={**HX, "If-None-Match": etag}).status_code == 304
     # The session's user and the board's version: nothing else for an unchanged board.
     assert unchanged.count <= 2, unchanged.statements
+
+
+def test_save_over_someone_elses_change_is_refused_and_keeps_the_typing(
+    client: FlaskClient, board: dict, alice: ApiUser, app: Flask
+) -> None:
+    task = board["cards"][0]
+    page = text(client.get(f"/tasks/{task}", headers=HX))
+    version = page.split('id="task-version"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+    # Someone else edits the card meanwhile.
+    assert alice.patch(f"/api/v1/tasks/{task}", json={"title": "Their title"}).status_code == 200
+    mine = {
+        "csrf_token": board["csrf"],
+        "title": "My title",
+        "description": "My long description",
+        "status": "todo",
+        "version": version,
+    }
+    for headers in (HX, {}):
+        resp = client.post(f"/tasks/{task}", data=mine, headers=headers)
+        assert resp.status_code == 409
+        body = text(resp)
+        assert "Someone else changed this card" in body
+        assert "My long description" in body and 'value="My title"' in body
+    assert alice.get(f"/api/v1/tasks/{task}").json["title"] == "Their title"
+    # The form now carries the current version: saving again is a deliberate overwrite.
+    fresh = body.split('id="task-version"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+    resp = client.post(f"/tasks/{task}", data={**mine, "version": fresh}, headers=HX)
+    assert resp.status_code == 200
+    assert alice.get(f"/api/v1/tasks/{task}").json["title"] == "My title"

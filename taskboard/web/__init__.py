@@ -11,6 +11,7 @@ from flask_login import login_url
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import login_manager, render_error_page
+from ..limits import limit_api
 from ..models import utcnow
 from .htmx import is_htmx
 
@@ -80,6 +81,8 @@ def init_app(app: Flask) -> None:
 
     for module in (auth, projects, board, account):
         app.register_blueprint(module.bp)
+        if module is not auth:  # sign-in pages have their own limits
+            limit_api(module.bp)
     login_manager.unauthorized_handler(_unauthorized)
     app.after_request(_vary_on_htmx)
     app.register_error_handler(CSRFError, _csrf_refused)

@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from ..errors import DomainError, Unauthorized
+from ..limits import auth_limited
 from ..models import User
 from ..services import accounts
 from .forms import LoginForm, RegisterForm, show_error
@@ -42,6 +43,7 @@ def index() -> Response:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@auth_limited
 def register() -> Any:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_after_login())
@@ -64,6 +66,7 @@ def register() -> Any:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@auth_limited
 def login() -> Any:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_after_login())

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from ..errors import Invalid, NotFound
+from ..errors import Invalid, NotFound, PreconditionFailed
 from ..models import STATUS_LABELS, STATUSES, Project, Task, utcnow
 from ..services import projects, tasks
 from ..services.tasks import UNSET, TaskFilter
@@ -257,6 +257,7 @@ def _task_form(task: Task, project: Project, formdata: Any = UNSET) -> TaskForm:
             status=task.status,
             assignees=[str(u.id) for u in task.assignees],
             due_date=task.due_date.astimezone(UTC).date().isoformat() if task.due_date else "",
+            version=str(task.version),
         )
     else:
         form = TaskForm()
@@ -322,6 +323,12 @@ def _parse_assignees(values: list[str]) -> list[uuid.UUID]:
         raise Invalid("Pick assignees from the list.", field="assignee_ids") from exc
 
 
+def _form_version(raw: str | None) -> int | None:
+    """The version the edit form carries; none (an old page, a script) skips the check."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
 @bp.post("/tasks/<uuid:task_id>")
 @login_required
 def save(task_id: uuid.UUID) -> Response:
@@ -338,9 +345,18 @@ def save(task_id: uuid.UUID) -> Response:
                 status=form.status.data or task.status,
                 assignee_ids=_parse_assignees(request.form.getlist("assignees")),
                 due_date=_parse_due(form.due_date.data, task),
+                expected_version=_form_version(form.version.data),
             )
         except Invalid as error:
             show_error(form, error, TASK_FIELDS)
+        except PreconditionFailed:
+            current = tasks.get_for_member(current_user, task_id)
+            form.form_errors.append(
+                "Someone else changed this card while you were editing it. Your changes are "
+                "kept below: check the card and save again to replace theirs."
+            )
+            form.version.data = str(current.version)  # a second Save is a deliberate choice
+            return _detail_response(task_id, status=409, form=form)
         else:
             if is_htmx():
                 response = _detail_response(task_id, saved=True)

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectChoice,
     SelectField,
@@ -67,6 +68,9 @@ class TaskForm(FlaskForm):
     )
     assignees = MultiCheckboxField("Assignees", choices=[], validate_choice=False)
     due_date = StringField("Due date")
+    # The card's version when the form was filled in: a save over someone else's change
+    # meanwhile is refused, and the form says so and keeps what was typed.
+    version = HiddenField()
 
 
 class CommentForm(FlaskForm):

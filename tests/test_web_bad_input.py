@@ -1,0 +1,200 @@
+"""Bad input on every form of the pages: a clear 4xx, the database unchanged; hostile text
+is stored as typed and rendered escaped.
+
+The POST routes come from the app's URL map, so a new form is covered (or this test asks
+for the ids of its path) without anyone remembering to add it here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import PASSWORD, ApiUser, table_counts
+from flask import Flask
+from flask.testing import FlaskClient
+from webutil import HX, csrf, text, web_login
+
+LONG = "x" * 300
+NUL = "a\x00b"
+# Per form: field values that break a rule (each row sent on its own, with a valid CSRF token).
+BAD_FIELDS: dict[str, list[dict[str, str]]] = {
+    "/register": [
+        {"email": "not-an-email", "name": "N", "password": PASSWORD, "confirm": PASSWORD},
+        {"email": "new@example.com", "name": "", "password": PASSWORD, "confirm": PASSWORD},
+        {"email": "new@example.com", "name": "N", "password": "short", "confirm": "short"},
+        {"email": "new@example.com", "name": "N", "password": PASSWORD, "confirm": "other one"},
+        {"email": "new@example.com", "name": NUL, "password": PASSWORD, "confirm": PASSWORD},
+        {"email": "alice@example.com", "name": "N", "password": PASSWORD, "confirm": PASSWORD},
+    ],
+    "/login": [{"email": "", "password": ""}, {"email": "alice@example.com", "password": "x"}],
+    "/account/profile": [{"name": ""}, {"name": LONG}, {"name": NUL}],
+    "/account/password": [
+        {
+            "current_password": "wrong password",
+            "password": "new password!",
+            "confirm": "new password!",
+        },
+        {"current_password": PASSWORD, "password": "short", "confirm": "short"},
+        {"current_password": PASSWORD, "password": "new password!", "confirm": "different!!"},
+    ],
+    "/projects": [{"title": ""}, {"title": "   "}, {"title": LONG}, {"title": NUL}],
+    "/projects/<uuid:project_id>/settings": [{"title": ""}, {"title": LONG}],
+    "/projects/<uuid:project_id>/members": [
+        {"email": ""},
+        {"email": "nobody@example.com"},
+        {"email": "bob@example.com"},
+        {"email": NUL},
+    ],
+    "/projects/<uuid:project_id>/members/<uuid:user_id>/remove": [],
+    "/projects/<uuid:project_id>/tasks": [{"title": ""}, {"title": LONG}, {"title": NUL}],
+    "/tasks/<uuid:task_id>": [
+        {"title": "", "status": "todo"},
+        {"title": LONG, "status": "todo"},
+        {"title": "ok", "status": "archived"},
+        {"title": "ok", "status": "todo", "due_date": "soon"},
+        {"title": "ok", "status": "todo", "assignees": "not-a-uuid"},
+        {"title": "ok", "status": "todo", "description": "d" * 10_001},
+    ],
+    "/tasks/<uuid:task_id>/comments": [{"body": ""}, {"body": "  "}, {"body": "c" * 10_001}],
+    "/tasks/<uuid:task_id>/move": [
+        {"status": "archived", "position": "0"},
+        {"status": "done", "position": "minus one"},
+        {"status": "done", "position": "-1"},
+    ],
+    "/tasks/<uuid:task_id>/delete": [],
+    "/projects/<uuid:project_id>/delete": [],
+    "/logout": [],
+}
+# Free-text fields a person types (passwords are never shown again; choices are not typed).
+TYPED = {"title", "description", "body", "name", "email", "due_date"}
+HOSTILE = '<script>alert("pwned")</script><img src=x onerror="alert(1)">'
+
+
+def post_routes(app: Flask) -> list[str]:
+    return sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in (rule.methods or set()) and not rule.rule.startswith("/api/")
+    )
+
+
+@pytest.fixture
+def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
+    project = alice.create_project("Launch")
+    alice.add_member(project["id"], bob)
+    task = alice.create_task(project["id"], "One", assignee_ids=[bob.id])
+    token = web_login(client, alice.email)
+    return {
+        "ids": {"project_id": project["id"], "task_id": task["id"], "user_id": alice.id},
+        "csrf": token,
+        "project": project["id"],
+        "task": task["id"],
+    }
+
+
+def fill(rule: str, ids: dict[str, str]) -> str:
+    for name, value in ids.items():
+        rule = rule.replace(f"<uuid:{name}>", value)
+    assert "<" not in rule, f"no id for a parameter of {rule}: add it to the world fixture"
+    return rule
+
+
+def test_every_form_is_in_the_table(app: Flask) -> None:
+    assert set(post_routes(app)) <= set(BAD_FIELDS), set(post_routes(app)) - set(BAD_FIELDS)
+
+
+def test_forms_without_a_csrf_token_get_400_and_change_nothing(
+    client: FlaskClient, app: Flask, world: dict
+) -> None:
+    for rule in post_routes(app):
+        for headers in ({}, HX):
+            before = table_counts(app)
+            resp = client.post(fill(rule, world["ids"]), data={"title": "x"}, headers=headers)
+            assert resp.status_code == 400, f"{rule}: {resp.status_code}"
+            assert table_counts(app) == before, rule
+
+
+def test_oversized_forms_get_413_and_change_nothing(
+    client: FlaskClient, app: Flask, world: dict
+) -> None:
+    for rule in post_routes(app):
+        before = table_counts(app)
+        data = {"csrf_token": world["csrf"], "title": "t" * (1024 * 1024 + 1)}
+        resp = client.post(fill(rule, world["ids"]), data=data)
+        assert resp.status_code == 413, f"{rule}: {resp.status_code}"
+        assert table_counts(app) == before, rule
+
+
+def test_bad_fields_get_a_clear_4xx_keep_the_typing_and_change_nothing(
+    client: FlaskClient, app: Flask, world: dict
+) -> None:
+    checked = 0
+    for rule, rows in BAD_FIELDS.items():
+        for row in rows:
+            if rule in ("/register", "/login"):
+                page = client.application.test_client()  # logged out
+                token = csrf(page, rule)
+            else:
+                page, token = client, world["csrf"]
+            for headers in ({}, HX):
+                before = table_counts(app)
+                resp = page.post(
+                    fill(rule, world["ids"]), data={**row, "csrf_token": token}, headers=headers
+                )
+                where = f"{rule} {row} {headers}"
+                assert 400 <= resp.status_code < 500, f"{where}: {resp.status_code}"
+                assert table_counts(app) == before, where
+                body = text(resp)
+                assert "Traceback" not in body
+                typed = [v for k, v in row.items() if k in TYPED and v and v != NUL]
+                if headers == {} and resp.status_code == 422:
+                    for value in typed:
+                        if len(value) < 400 and value.strip():
+                            assert value in body, f"{where}: typed {value!r} lost"
+                checked += 1
+    assert checked > 60
+
+
+def test_removing_the_owner_and_deleting_without_confirmation_change_nothing(
+    client: FlaskClient, app: Flask, world: dict
+) -> None:
+    before = table_counts(app)
+    ids = world["ids"]
+    resp = client.post(
+        fill("/projects/<uuid:project_id>/members/<uuid:user_id>/remove", ids),
+        data={"csrf_token": world["csrf"]},
+    )
+    assert 400 <= resp.status_code < 500 or resp.status_code == 303
+    for rule in ("/tasks/<uuid:task_id>/delete", "/projects/<uuid:project_id>/delete"):
+        resp = client.post(fill(rule, ids), data={"csrf_token": world["csrf"]})
+        assert resp.status_code == 200 and "cannot be undone" in text(resp)
+    assert table_counts(app) == before
+
+
+def test_hostile_text_is_rendered_escaped_everywhere(
+    client: FlaskClient, app: Flask, world: dict, alice: ApiUser
+) -> None:
+    resp = client.post(
+        f"/projects/{world['project']}/tasks", data={"csrf_token": world["csrf"], "title": HOSTILE}
+    )
+    assert resp.status_code in (200, 201, 303)
+    client.post(
+        f"/tasks/{world['task']}/comments", data={"csrf_token": world["csrf"], "body": HOSTILE}
+    )
+    alice.patch(f"/api/v1/tasks/{world['task']}", json={"description": HOSTILE})
+    client.post(
+        f"/projects/{world['project']}/settings",
+        data={"csrf_token": world["csrf"], "title": HOSTILE},
+    )
+    pages = [
+        f"/projects/{world['project']}",
+        f"/tasks/{world['task']}",
+        "/projects",
+        f"/projects/{world['project']}/settings",
+    ]
+    for url in pages:
+        for headers in ({}, HX):
+            body = text(client.get(url, headers=headers))
+            assert "<script>alert" not in body and "<img src=x" not in body, url
+            assert "&lt;script&gt;alert(" in body, url
