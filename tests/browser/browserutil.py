@@ -25,6 +25,15 @@ def api_user(server: LiveServer, name: str) -> dict[str, str]:
     return {"email": email, "name": name, "id": resp.json["id"]}
 
 
+def token(server: LiveServer, user: dict[str, str]) -> str:
+    """An API access token for the user, to check what the pages saved."""
+    resp = server.request(
+        "POST", "/api/v1/auth/tokens", {"email": user["email"], "password": PASSWORD}
+    )
+    assert resp.status == 201, resp.body
+    return resp.json["access_token"]
+
+
 def log_in(page: Any, email: str) -> None:
     page.goto("/login")
     page.get_by_label("Email").fill(email)

@@ -21,6 +21,7 @@ from .browserutil import (
     log_in,
     scrolls_sideways,
     titles,
+    token,
     unique_email,
 )
 
@@ -117,7 +118,8 @@ def test_cards_move_with_the_keyboard(page: Any, server: LiveServer) -> None:
     assert titles(page, "To Do") == ["Second"]
 
 
-def test_edit_a_card_in_place_comment_and_delete(page: Any, server: LiveServer) -> None:
+def test_edit_a_card_in_place_comment_and_delete(new_page: Any, server: LiveServer) -> None:
+    page = new_page(zone="Asia/Tokyo")  # dates are read and shown in the viewer's zone
     user = api_user(server, "Eve Edit")
     log_in(page, user["email"])
     board_path = create_project(page, "Editing")
@@ -139,6 +141,9 @@ def test_edit_a_card_in_place_comment_and_delete(page: Any, server: LiveServer) 
     expect(card).to_be_visible(timeout=5000)
     expect(card).to_contain_text("4 Mar 2031")
     expect(card).to_contain_text("EE")
+    task_id = card.get_attribute("data-id")
+    due = server.request("GET", f"/api/v1/tasks/{task_id}", token=token(server, user)).json
+    assert due["due_date"] == "2031-03-04T14:59:00+00:00"  # 23:59 in Tokyo
     detail.get_by_label("Comment").fill("Looks good to me.")
     detail.get_by_role("button", name="Add comment").click()
     expect(detail.get_by_text("Looks good to me.")).to_be_visible()
