@@ -62,29 +62,24 @@ def test_drag_and_drop_between_and_within_columns_persists(page: Any, server: Li
     create_project(page, "Dragging")
     for title in ("A", "B", "C"):
         add_task(page, title)
+    todo, done = column(page, "To Do"), column(page, "Done")
+
+    def drag_and_save(card: str, onto: Any) -> None:
+        with page.expect_response(lambda r: r.url.endswith("/move")) as saved:
+            drag(page, todo.get_by_role("listitem").filter(has_text=card), onto)
+        assert saved.value.status == 200
+
     # Into the empty "Done" column: its drop area is there and visible.
-    done_list = page.locator("#list-done")
     expect(page.locator("#column-done .drop-hint")).to_be_visible()
-    drag(page, column(page, "To Do").get_by_role("listitem").filter(has_text="B"), done_list)
-    expect(column(page, "Done").get_by_role("link", name="B")).to_be_visible()
-    page.wait_for_load_state("networkidle")
+    drag_and_save("B", page.locator("#list-done"))
+    expect(done.get_by_role("link", name="B")).to_be_visible()
+    expect(page.locator("#column-done .drop-hint")).to_be_hidden()
     # Within a column: C above A.
-    todo = column(page, "To Do")
-    drag(
-        page,
-        todo.get_by_role("listitem").filter(has_text="C"),
-        todo.get_by_role("listitem").filter(has_text="A"),
-    )
-    expect(todo.locator("a.card-title").first).to_have_text("C")
-    page.wait_for_load_state("networkidle")
-    # Between columns, to a place in the middle: A between ... into Done above B.
-    drag(
-        page,
-        todo.get_by_role("listitem").filter(has_text="A"),
-        column(page, "Done").get_by_role("listitem").filter(has_text="B"),
-    )
-    expect(column(page, "Done").locator("a.card-title")).to_have_text(["A", "B"])
-    page.wait_for_load_state("networkidle")
+    drag_and_save("C", todo.get_by_role("listitem").filter(has_text="A"))
+    expect(todo.locator("a.card-title")).to_have_text(["C", "A"])
+    # Between columns, to a place above another card: A into "Done", above B.
+    drag_and_save("A", done.get_by_role("listitem").filter(has_text="B"))
+    expect(done.locator("a.card-title")).to_have_text(["A", "B"])
     page.reload()
     assert titles(page, "To Do") == ["C"]
     assert titles(page, "In Progress") == []
