@@ -329,7 +329,9 @@ def update(
     """Change any of a card's fields; only the given ones change. `due_date=None` clears it."""
     task = get_for_member(actor, task_id)
     # Lock first, before any card row is written: the same lock order as every board writer.
+    # Then re-read the card's place, which a move committed meanwhile may have changed.
     _lock_board(task.project_id)
+    db.session.refresh(task, ["status", "position"])
     now = utcnow()
     changed = False
     if title is not UNSET:
@@ -362,8 +364,6 @@ def update(
         new_position = None if position is UNSET else position
         if new_status != task.status or new_position is not None:
             old_status = task.status
-            _lock_board(task.project_id)
-            db.session.refresh(task, ["status", "position"])
             if _move(task, new_status, new_position):
                 changed = True
                 if new_status != old_status:
