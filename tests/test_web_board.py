@@ -333,6 +333,35 @@ def test_saving_an_unchanged_date_keeps_the_time(
     assert alice.get(f"/api/v1/tasks/{task}").json["due_date"] == due
 
 
+def test_dates_are_read_and_shown_in_the_viewers_time_zone(
+    client: FlaskClient, board: dict, alice: ApiUser
+) -> None:
+    task = board["cards"][0]
+    client.set_cookie("tz", "Asia/Tokyo")
+    client.post(
+        f"/tasks/{task}",
+        data={
+            "csrf_token": board["csrf"],
+            "title": "One",
+            "status": "todo",
+            "due_date": "2031-05-06",
+        },
+        headers=HX,
+    )
+    # The end of 6 May in Tokyo is 14:59 UTC that day.
+    assert alice.get(f"/api/v1/tasks/{task}").json["due_date"] == "2031-05-06T14:59:00+00:00"
+    tokyo = client.get(f"/projects/{board['id']}", headers=HX)
+    assert "6 May 2031" in text(tokyo)
+    assert 'value="2031-05-06"' in text(client.get(f"/tasks/{task}", headers=HX))
+    client.set_cookie("tz", "Pacific/Kiritimati")  # UTC+14: already 7 May there
+    la = client.get(
+        f"/projects/{board['id']}", headers={**HX, "If-None-Match": tokyo.headers["ETag"]}
+    )
+    assert la.status_code == 200 and "7 May 2031" in text(la)
+    client.set_cookie("tz", "../../etc/passwd")
+    assert "6 May 2031" in text(client.get(f"/projects/{board['id']}", headers=HX))
+
+
 def test_save_errors_keep_what_was_typed(
     client: FlaskClient, board: dict, alice: ApiUser, carol: ApiUser, app: Flask
 ) -> None:

@@ -3,6 +3,14 @@
   "use strict";
   document.documentElement.classList.add("js");
 
+  // Dates are shown and read in the viewer's time zone; the server learns it from this cookie.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && /^[A-Za-z0-9_+\/-]+$/.test(zone) && document.cookie.indexOf("tz=" + zone) === -1) {
+      document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
+    }
+  } catch (e) { /* no Intl: UTC it is */ }
+
   // Plain forms that need a second thought (e.g. deleting a project). Without JavaScript the
   // server asks on a page of its own; here a dialog asks and the answer rides along.
   document.addEventListener("submit", function (event) {

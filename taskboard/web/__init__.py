@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from ..extensions import login_manager, render_error_page
 from ..limits import limit_api
 from ..models import utcnow
+from .clock import date_time, short_date
 from .htmx import is_htmx
 
 CSRF_MESSAGE = (
@@ -41,23 +41,6 @@ def initials(name: str) -> str:
     if len(parts) == 1:
         return parts[0][:2].upper()
     return (parts[0][0] + parts[-1][0]).upper()
-
-
-def short_date(value: datetime | None) -> str:
-    """'26 Nov', with the year when it is not this year (dates shown in UTC)."""
-    if value is None:
-        return ""
-    value = value.astimezone(UTC)
-    if value.year == utcnow().year:
-        return f"{value.day} {value:%b}"
-    return f"{value.day} {value:%b %Y}"
-
-
-def date_time(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    value = value.astimezone(UTC)
-    return f"{value.day} {value:%b %Y, %H:%M} UTC"
 
 
 def is_overdue(task: Any) -> bool:

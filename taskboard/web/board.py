@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +18,7 @@ from ..errors import Invalid, NotFound, PreconditionFailed
 from ..models import STATUS_LABELS, STATUSES, Project, Task, utcnow
 from ..services import projects, tasks
 from ..services.tasks import UNSET, TaskFilter
+from .clock import local, viewer_zone, zone_name
 from .forms import CommentForm, TaskAddForm, TaskForm, show_error
 from .htmx import is_htmx, see_other, trigger, vary
 
@@ -93,7 +94,7 @@ def _etag(project_id: uuid.UUID, filters: BoardFilters) -> str:
     state = tasks.board_state(current_user, project_id)
     # A 'next 7 days' filter moves with the clock: let it refresh once a minute.
     clock = utcnow().strftime("%Y%m%d%H%M") if filters.due == "week" else ""
-    key = f"{project_id}|{current_user.id}|{filters}|{clock}"
+    key = f"{project_id}|{current_user.id}|{filters}|{clock}|{zone_name()}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return f"b{state.version}.o{state.overdue}.{digest}"
 
@@ -256,7 +257,7 @@ def _task_form(task: Task, project: Project, formdata: Any = UNSET) -> TaskForm:
             description=task.description,
             status=task.status,
             assignees=[str(u.id) for u in task.assignees],
-            due_date=task.due_date.astimezone(UTC).date().isoformat() if task.due_date else "",
+            due_date=local(task.due_date).date().isoformat() if task.due_date else "",
             version=str(task.version),
         )
     else:
@@ -303,7 +304,8 @@ def detail(task_id: uuid.UUID) -> Response:
 
 
 def _parse_due(raw: str | None, task: Task) -> Any:
-    """A date from the form: the end of that day (UTC); the stored time is kept if unchanged."""
+    """A date from the form: the end of that day where the viewer is; an unchanged date
+    keeps the time it has (set through the API, say)."""
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -311,9 +313,9 @@ def _parse_due(raw: str | None, task: Task) -> Any:
         day = datetime.strptime(raw, "%Y-%m-%d").date()
     except ValueError as exc:
         raise Invalid("Enter the date as YYYY-MM-DD.", field="due_date") from exc
-    if task.due_date is not None and task.due_date.astimezone(UTC).date() == day:
+    if task.due_date is not None and local(task.due_date).date() == day:
         return UNSET
-    return datetime.combine(day, time(23, 59), tzinfo=UTC)
+    return datetime.combine(day, time(23, 59), tzinfo=viewer_zone())
 
 
 def _parse_assignees(values: list[str]) -> list[uuid.UUID]:

@@ -25,6 +25,15 @@ def api_user(server: LiveServer, name: str) -> dict[str, str]:
     return {"email": email, "name": name, "id": resp.json["id"]}
 
 
+def token(server: LiveServer, user: dict[str, str]) -> str:
+    """An API access token for the user, to check what the pages saved."""
+    resp = server.request(
+        "POST", "/api/v1/auth/tokens", {"email": user["email"], "password": PASSWORD}
+    )
+    assert resp.status == 201, resp.body
+    return resp.json["access_token"]
+
+
 def log_in(page: Any, email: str) -> None:
     page.goto("/login")
     page.get_by_label("Email").fill(email)
@@ -79,18 +88,25 @@ def scrolls_sideways(page: Any) -> bool:
     )
 
 
-def drag(page: Any, source: Any, target: Any, *, below: bool = False) -> None:
-    """Drag with the mouse, in small steps as a hand does (SortableJS's fallback mode)."""
+def drag(page: Any, source: Any, target: Any) -> None:
+    """Drag a card with the mouse (SortableJS's fallback mode) to just above `target`.
+
+    The hand moves in small steps, enters the target low and rises over its middle, which
+    is what puts the card before it in a list, then rests a moment before letting go.
+    """
     start = source.bounding_box()
     end = target.bounding_box()
     x0, y0 = start["x"] + start["width"] / 2, start["y"] + 12
     x1 = end["x"] + end["width"] / 2
-    y1 = end["y"] + (end["height"] - 6 if below else 6)
+    low, high = end["y"] + end["height"] - 4, end["y"] + 6
     page.mouse.move(x0, y0)
     page.mouse.down()
     steps = 15
     for i in range(1, steps + 1):
-        page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
+        page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (low - y0) * i / steps)
         page.wait_for_timeout(20)
-    page.wait_for_timeout(100)
+    for i in range(1, 6):
+        page.mouse.move(x1, low + (high - low) * i / 5)
+        page.wait_for_timeout(30)
+    page.wait_for_timeout(150)
     page.mouse.up()

@@ -73,11 +73,12 @@ def new_page(browser: Any, server: LiveServer) -> Iterator[Any]:
     """new_page(width=…, js=…) opens a page in a fresh context (its own cookies)."""
     contexts: list[tuple[Any, Console]] = []
 
-    def make(width: int = 1280, height: int = 900, js: bool = True) -> Any:
+    def make(width: int = 1280, height: int = 900, js: bool = True, zone: str = "UTC") -> Any:
         context = browser.new_context(
             base_url=server.url,
             viewport={"width": width, "height": height},
             java_script_enabled=js,
+            timezone_id=zone,
         )
         context.set_default_timeout(10_000)
         console = Console()

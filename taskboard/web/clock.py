@@ -1,0 +1,56 @@
+"""The viewer's time zone: dates on the pages are shown and read in it.
+
+The browser tells it once in a `tz` cookie (static/js/app.js); without one, UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import g, has_request_context, request
+
+from ..models import utcnow
+
+
+def viewer_zone() -> tzinfo:
+    """The zone named by the `tz` cookie if it is a real one, else UTC."""
+    if not has_request_context():
+        return UTC
+    if "viewer_zone" not in g:
+        zone: tzinfo = UTC
+        name = unquote(request.cookies.get("tz", ""))
+        if name and len(name) <= 64 and ".." not in name and not name.startswith("/"):
+            try:
+                zone = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                zone = UTC
+        g.viewer_zone = zone
+    return g.viewer_zone
+
+
+def zone_name() -> str:
+    return str(viewer_zone())
+
+
+def local(value: datetime) -> datetime:
+    return value.astimezone(viewer_zone())
+
+
+def short_date(value: datetime | None) -> str:
+    """'26 Nov', with the year when it is not this year."""
+    if value is None:
+        return ""
+    value = local(value)
+    if value.year == local(utcnow()).year:
+        return f"{value.day} {value:%b}"
+    return f"{value.day} {value:%b %Y}"
+
+
+def date_time(value: datetime | None) -> str:
+    """'26 Nov 2026, 14:05 CET'."""
+    if value is None:
+        return ""
+    value = local(value)
+    return f"{value.day} {value:%b %Y, %H:%M} {value.tzname()}"
