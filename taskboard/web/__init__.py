@@ -76,9 +76,9 @@ def _vary_on_htmx(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from . import account, auth, board, projects
+    from . import account, auth, board, projects, recovery
 
-    for module in (auth, projects, board, account):
+    for module in (auth, projects, board, account, recovery):
         app.register_blueprint(module.bp)
     login_manager.unauthorized_handler(_unauthorized)
     app.after_request(_vary_on_htmx)
