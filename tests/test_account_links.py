@@ -184,7 +184,9 @@ def test_an_expired_link_is_refused(app: Flask, client: Any, alice: ApiUser) -> 
         assert user is not None
         now = utcnow()
         old = account_links.make_token(account_links.RESET_SALT, user, now - timedelta(minutes=61))
-        fresh = account_links.make_token(account_links.RESET_SALT, user, now - timedelta(minutes=59))
+        fresh = account_links.make_token(
+            account_links.RESET_SALT, user, now - timedelta(minutes=59)
+        )
     resp = confirm_reset(client, old)
     assert resp.status_code == 422
     assert resp.json["errors"]["json"]["token"] == [account_links.BAD_RESET_LINK]
