@@ -244,3 +244,31 @@ def test_someone_elses_token_cannot_be_revoked(
     assert resp.status_code == 303
     assert "No such token." in text(client.get("/account"))
     assert len(bob.get("/api/v1/users/me/tokens").json) == 1
+
+
+def test_the_page_and_the_api_share_the_reset_limit(tmp_path: Any) -> None:
+    from test_limits import limited_app
+
+    app = limited_app(tmp_path, HUEY_SQLITE_PATH=str(tmp_path / "huey.db"))
+    client = app.test_client()
+    for n in range(3):
+        resp = client.post(
+            "/api/v1/auth/password-reset",
+            json={"email": "ann@example.com"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{n}"},
+        )
+        assert resp.status_code == 202
+    token = csrf(client, "/forgot-password")
+    page = client.post(
+        "/forgot-password",
+        data={"csrf_token": token, "email": "ann@example.com"},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
+    assert page.status_code == 429
+    assert "text/html" in page.content_type
+    other = client.post(
+        "/forgot-password",
+        data={"csrf_token": token, "email": "bob@example.com"},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
+    assert other.status_code == 303
