@@ -189,3 +189,34 @@ def test_account_page_fits_a_small_screen_without_javascript(new_page: Any, serv
     assert not scrolls_sideways(small)
     small.get_by_role("button", name="Revoke").click()
     expect(small.get_by_text("Token revoked")).to_be_visible()
+
+
+def test_email_change_confirmed_from_the_mailed_link(
+    page: Any, server: LiveServer, sink: MailSink
+) -> None:
+    user = api_user(server, "Eve Email")
+    new_address = "new-" + user["email"]
+    log_in(page, user["email"])
+    page.goto("/account")
+    section = page.get_by_role("region", name="Change email")
+    section.get_by_label("New email").fill(new_address)
+    section.get_by_label("Current password").fill(PASSWORD)
+    section.get_by_role("button", name="Change email").click()
+    expect(page.get_by_text(f"We sent a confirmation link to {new_address}")).to_be_visible()
+    expect(page.get_by_text(f"Signed in as {user['email']}")).to_be_visible()
+
+    confirm = wait_for_mail_to(sink, server, new_address)
+    sink.wait_for(len(sink.messages) + (0 if sink.to(user["email"]) else 1))
+    [notice] = sink.to(user["email"])
+    assert new_address in notice.get_body(("plain",)).get_content()
+    link = re.search(
+        re.escape(BASE_URL) + r"/confirm-email/[A-Za-z0-9_.-]+",
+        confirm.get_body(("plain",)).get_content(),
+    )
+    assert link
+    page.goto(urlsplit(link.group(0)).path)
+    expect(page.get_by_text(f"Use {new_address} instead of")).to_be_visible()
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Confirm email").click()
+    page.wait_for_url("**/account")
+    expect(page.get_by_text(f"Signed in as {new_address}")).to_be_visible()
