@@ -226,7 +226,10 @@ def test_token_form_errors_keep_the_input(app: Flask, client: FlaskClient, alice
         ({"name": "   "}, "Token name must be between 1 and 100 characters."),
         ({"expires_in_days": "400"}, "Expiry must be between 1 and 365 days."),
         ({"expires_in_days": "soon"}, "Expiry must be a whole number of days"),
+        ({"expires_in_days": "\u00b2"}, "Expiry must be a whole number of days"),
+        ({"expires_in_days": "9" * 5000}, "Expiry must be a whole number of days"),
         ({"scope": "admin"}, "Scope must be"),
+        ({"name": "nul\u0000name"}, "Token name contains characters that are not allowed."),
     ):
         resp = create_token(client, token, HX, **fields)
         assert resp.status_code == 422, fields

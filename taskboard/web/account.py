@@ -127,7 +127,7 @@ def _days(text: str | None) -> int | None:
     text = (text or "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise Invalid(
             "Expiry must be a whole number of days (1 to 365), or empty.", field="expires_in_days"
         )
