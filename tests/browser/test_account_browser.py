@@ -129,6 +129,12 @@ def test_forgotten_password_reset_by_mail(
     again.get_by_role("link", name="Get a new reset link").click()
     again.wait_for_url("**/forgot-password")
 
+    # The secret in the link is in no log: the request log shows the path redacted.
+    secret = path.rsplit("/", 1)[1]
+    worker_log = Path(server.worker_log).read_text()  # type: ignore[attr-defined]
+    assert secret not in server.log() and secret not in worker_log
+    assert "GET /reset-password/[redacted] 200" in server.log()
+
 
 def test_reset_pages_fit_a_small_screen(new_page: Any) -> None:
     small = new_page(width=375, height=740)
