@@ -76,9 +76,9 @@ def _vary_on_htmx(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from . import account, auth, board, projects, recovery
+    from . import account, auth, board, projects
 
-    for module in (auth, projects, board, account, recovery):
+    for module in (auth, projects, board, account):
         app.register_blueprint(module.bp)
     login_manager.unauthorized_handler(_unauthorized)
     app.after_request(_vary_on_htmx)
@@ -87,3 +87,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["short_date"] = short_date
     app.jinja_env.filters["date_time"] = date_time
     app.jinja_env.tests["overdue"] = is_overdue
+
+    from . import recovery  # pages reached from mailed links; the reset has its own limits
+
+    app.register_blueprint(recovery.bp)
