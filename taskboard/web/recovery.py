@@ -59,8 +59,9 @@ def _bad_link(message: str, again: tuple[str, str], status: int = 200) -> Respon
     return _private(make_response(page, status))
 
 
-@bp.route("/reset-password/<token>", methods=["GET", "POST"])
-def reset_password(token: str) -> Any:
+@bp.route("/reset-password/<reset_token>", methods=["GET", "POST"])
+def reset_password(reset_token: str) -> Any:
+    token = reset_token
     try:
         user = account_links.check_reset_token(token)
     except Invalid as error:
@@ -83,8 +84,9 @@ def reset_password(token: str) -> Any:
     return _private(make_response(page, status))
 
 
-@bp.route("/confirm-email/<token>", methods=["GET", "POST"])
-def confirm_email(token: str) -> Any:
+@bp.route("/confirm-email/<email_token>", methods=["GET", "POST"])
+def confirm_email(email_token: str) -> Any:
+    token = email_token
     # A GET only shows the button: mail scanners open links, and must not confirm anything.
     try:
         user, new_email = account_links.check_email_token(token)
