@@ -119,8 +119,8 @@ class TokenForm(FlaskForm):
     scope = SelectField(
         "Scope",
         choices=[
-            SelectChoice("read", "Read: look, never change"),
-            SelectChoice("write", "Write: look and change"),
+            SelectChoice("read", "Read only"),
+            SelectChoice("write", "Read and write"),
         ],
         validate_choice=False,
     )
