@@ -11,9 +11,12 @@ import uuid
 from collections import Counter
 
 from .queue import Every, huey, job_context
-from .services import delivery, notifications
+from .services import account_links, delivery, notifications
 
 log = logging.getLogger("taskboard.jobs")
+
+# The account mail kinds must be known wherever the outbox is delivered.
+ACCOUNT_KINDS = (account_links.PASSWORD_RESET, account_links.EMAIL_CONFIRM)
 
 
 @huey.task()

@@ -64,13 +64,27 @@ def _api_rate() -> str:
 limiter = Limiter(key_func=client_address)
 
 
-def auth_limits(*, methods: Sequence[str] = ("POST",), per_account: bool = True) -> list[Any]:
+def auth_limits(
+    *,
+    methods: Sequence[str] = ("POST",),
+    per_account: bool = True,
+    every_attempt: bool = False,
+    scope: str | None = None,
+) -> list[Any]:
     """Decorators for a sign-in style route: its own counters, per client and per account.
 
-    Every attempt counts per client; failed ones count per account too.
+    Every attempt counts per client; failed ones count per account too, or every one with
+    `every_attempt` (a password reset always succeeds, yet must not flood a mailbox).
+    `scope` names a counter shared by the routes that give it (a page and its API twin).
     """
+
+    def limit(rate: Any, **options: Any) -> Any:
+        if scope:
+            return limiter.shared_limit(rate, scope, **options)
+        return limiter.limit(rate, **options)
+
     decorators = [
-        limiter.limit(
+        limit(
             _auth_rate,
             key_func=client_address,
             methods=list(methods),
@@ -79,13 +93,13 @@ def auth_limits(*, methods: Sequence[str] = ("POST",), per_account: bool = True)
     ]
     if per_account:
         decorators.append(
-            limiter.limit(
+            limit(
                 _auth_rate,
                 key_func=_account_key,
                 methods=list(methods),
                 exempt_when=_no_account,
                 # Failed attempts count against the account, so its owner still gets in.
-                deduct_when=_failed,
+                deduct_when=None if every_attempt else _failed,
                 error_message="Too many attempts for this account; wait a minute and try again.",
             )
         )

@@ -103,6 +103,28 @@ class MePatchSchema(Schema):
     current_password = text(128, load_only=True)
 
 
+class PasswordResetRequestSchema(Schema):
+    email = fields.Email(required=True, metadata={"maxLength": 254})
+
+
+class PasswordResetSchema(Schema):
+    token = text(1000, min_len=1, required=True, load_only=True)
+    password = text(128, min_len=8, blank=True, required=True, load_only=True)
+
+
+class EmailChangeSchema(Schema):
+    email = fields.Email(required=True, metadata={"maxLength": 254})
+    current_password = text(128, required=True, load_only=True)
+
+
+class EmailConfirmSchema(Schema):
+    token = text(1000, min_len=1, required=True, load_only=True)
+
+
+class AcceptedSchema(Schema):
+    message = fields.String(required=True, metadata={"description": "What happens next."})
+
+
 class PersonalTokenSchema(Schema):
     id = fields.UUID(dump_only=True)
     name = fields.String(dump_only=True)

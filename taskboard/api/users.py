@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from ..limits import auth_limits
 from ..models import PersonalToken, User
-from ..services import accounts, tokens
+from ..services import account_links, accounts, tokens
 from . import schemas as s
 from .base import Blueprint, current_principal, current_user
 
@@ -57,6 +57,61 @@ class Refresh(MethodView):
     def post(self, body: dict[str, Any]) -> tokens.TokenPair:
         """Trade a refresh token for a new pair; the old refresh token stops working"""
         return tokens.refresh_pair(body["refresh_token"])
+
+
+@blp.route("/auth/password-reset")
+class PasswordReset(MethodView):
+    decorators = auth_limits(every_attempt=True, scope="password-reset")
+
+    @blp.arguments(s.PasswordResetRequestSchema)
+    @blp.response(202, s.AcceptedSchema)
+    @blp.errors(429)
+    def post(self, body: dict[str, Any]) -> dict[str, str]:
+        """Mail a link to set a new password; the same answer whether or not the address
+        has an account"""
+        account_links.request_password_reset(body["email"])
+        return {"message": account_links.RESET_ACCEPTED}
+
+
+@blp.route("/auth/password-reset/confirm")
+class PasswordResetConfirm(MethodView):
+    decorators = auth_limits(per_account=False)
+
+    @blp.arguments(s.PasswordResetSchema)
+    @blp.response(204)
+    @blp.errors(429)
+    def post(self, body: dict[str, Any]) -> None:
+        """Set a new password with the token of a reset link; every session and token of
+        the account ends"""
+        account_links.reset_password(body["token"], body["password"])
+
+
+@blp.route("/auth/email/confirm")
+class EmailConfirm(MethodView):
+    decorators = auth_limits(per_account=False)
+
+    @blp.arguments(s.EmailConfirmSchema)
+    @blp.response(200, s.UserSchema)
+    @blp.errors(409, 429)
+    def post(self, body: dict[str, Any]) -> User:
+        """Switch an account to its new email with the token of a confirmation link (no
+        login needed: the token is the proof)"""
+        return account_links.confirm_email(body["token"])
+
+
+@blp.route("/users/me/email")
+class MyEmail(MethodView):
+    @blp.auth(personal=False)
+    @blp.arguments(s.EmailChangeSchema)
+    @blp.response(202, s.AcceptedSchema)
+    @blp.errors(409)
+    def post(self, body: dict[str, Any]) -> dict[str, str]:
+        """Change email: a confirmation link goes to the new address, a notice to the
+        current one; nothing changes until the link is opened"""
+        address = account_links.request_email_change(
+            current_user(), body["email"], body["current_password"]
+        )
+        return {"message": f"A confirmation link is on its way to {address}."}
 
 
 @blp.route("/users/me")

@@ -172,6 +172,8 @@ def _skip_reason(note: Notification, now: datetime) -> str | None:
                 return "the due date changed"
             if task.due_date <= now:
                 return "the due date has passed"
+    if kind.skip is not None:
+        return kind.skip(note)
     return None
 
 

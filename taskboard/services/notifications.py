@@ -31,13 +31,16 @@ class Kind:
     (`templates/mail/<template>.txt` and `.html`), and whether it is `account` mail
     (password reset, email confirmation), which is sent whatever the user's notification
     preference. `context`, if given, adds to the templates' context at sending time, e.g.
-    a signed link that should not sit in the database."""
+    a signed link that should not sit in the database. `skip`, if given, is asked at
+    sending time for a reason not to send the row (None: send it), e.g. an address that
+    belongs to no account."""
 
     name: str
     subject: str
     template: str
     account: bool = False
     context: Callable[[Notification], dict[str, Any]] | None = None
+    skip: Callable[[Notification], str | None] | None = None
 
 
 KINDS: dict[str, Kind] = {}
@@ -50,8 +53,9 @@ def register_kind(
     template: str | None = None,
     account: bool = False,
     context: Callable[[Notification], dict[str, Any]] | None = None,
+    skip: Callable[[Notification], str | None] | None = None,
 ) -> Kind:
-    kind = Kind(name, subject, template or name, account, context)
+    kind = Kind(name, subject, template or name, account, context, skip)
     KINDS[name] = kind
     return kind
 

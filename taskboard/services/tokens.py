@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from ..errors import Invalid, NotFound, Unauthorized
 from ..extensions import db
 from ..models import SCOPES, AuthToken, PersonalToken, User, utcnow
+from .common import check_plain
 
 ACCESS_PREFIX = "tba_"
 REFRESH_PREFIX = "tbr_"
@@ -185,7 +186,7 @@ def create_personal(
     actor: User, name: str, scope: str, expires_in_days: int | None = None
 ) -> tuple[PersonalToken, str]:
     """A new personal token and its secret, which is never shown again."""
-    name = name.strip()
+    name = check_plain(name, "name", "Token name").strip()
     if not 1 <= len(name) <= 100:
         raise Invalid("Token name must be between 1 and 100 characters.", field="name")
     if scope not in SCOPES:

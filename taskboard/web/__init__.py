@@ -73,3 +73,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["short_date"] = short_date
     app.jinja_env.filters["date_time"] = date_time
     app.jinja_env.tests["overdue"] = is_overdue
+
+    from . import recovery  # pages reached from mailed links; the reset has its own limits
+
+    app.register_blueprint(recovery.bp)

@@ -1,4 +1,4 @@
-"""The account page: profile (name, notifications) and password.
+"""The account page: profile (name, notifications), password, email and API tokens.
 
 Each part is a section of templates/account/account.html with a form posting to its own
 URL, so more parts (email, API tokens) slot in beside them.
@@ -6,16 +6,17 @@ URL, so more parts (email, API tokens) slot in beside them.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Blueprint, Response, flash, make_response, render_template
 from flask_login import current_user, login_required
 
-from ..errors import DomainError, Forbidden
-from ..services import accounts
+from ..errors import DomainError, Forbidden, Invalid
+from ..services import account_links, accounts, tokens
 from .auth import start_session
-from .forms import PasswordForm, ProfileForm, show_error
-from .htmx import see_other
+from .forms import EmailChangeForm, PasswordForm, ProfileForm, TokenForm, show_error
+from .htmx import is_htmx, see_other, vary
 
 bp = Blueprint("web_account", __name__)
 
@@ -29,7 +30,14 @@ def account_page(status: int = 200, **forms: Any) -> Response:
         ),
     )
     forms.setdefault("password_form", PasswordForm(formdata=None))
-    return make_response(render_template("account/account.html", **forms), status)
+    forms.setdefault("email_form", EmailChangeForm(formdata=None))
+    forms.setdefault("token_form", TokenForm(formdata=None, scope="read"))
+    forms.setdefault("personal_tokens", tokens.list_personal(current_user))
+    forms.setdefault("new_token", None)
+    response = make_response(render_template("account/account.html", **forms), status)
+    if forms["new_token"] is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/account")
@@ -78,3 +86,83 @@ def password() -> Response:
             flash("Password changed. Your other sessions have been logged out.", "success")
             return see_other("/account")
     return account_page(422, password_form=form)
+
+
+@bp.post("/account/email")
+@login_required
+def email() -> Response:
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            address = account_links.request_email_change(
+                current_user, form.email.data or "", form.current_password.data or ""
+            )
+        except Forbidden as error:
+            form.current_password.errors = [error.message]
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            flash(
+                f"We sent a confirmation link to {address}. Your email changes when you open it.",
+                "success",
+            )
+            return see_other("/account")
+    return account_page(422, email_form=form)
+
+
+def _tokens_answer(status: int = 200, **context: Any) -> Response:
+    """The API tokens section for htmx, the whole page otherwise."""
+    if not is_htmx():
+        return account_page(status, **context)
+    context.setdefault("token_form", TokenForm(formdata=None, scope="read"))
+    context.setdefault("personal_tokens", tokens.list_personal(current_user))
+    context.setdefault("new_token", None)
+    response = make_response(render_template("account/_tokens.html", **context), status)
+    response.headers["Cache-Control"] = "no-store"
+    return vary(response)
+
+
+def _days(text: str | None) -> int | None:
+    """The optional expiry field: empty for none, else a whole number of days."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+        raise Invalid(
+            "Expiry must be a whole number of days (1 to 365), or empty.", field="expires_in_days"
+        )
+    return int(text)
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token() -> Response:
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            token, secret = tokens.create_personal(
+                current_user,
+                form.name.data or "",
+                form.scope.data or "",
+                _days(form.expires_in_days.data),
+            )
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            return _tokens_answer(200, new_token={"token": token, "secret": secret})
+    return _tokens_answer(422, token_form=form)
+
+
+@bp.post("/account/tokens/<uuid:token_id>/revoke")
+@login_required
+def revoke_token(token_id: uuid.UUID) -> Response:
+    try:
+        tokens.revoke_personal(current_user, token_id)
+    except DomainError as error:
+        message = error.message
+    else:
+        message = "Token revoked: it no longer works."
+    if is_htmx():
+        return _tokens_answer(message=message)
+    flash(message, "success")
+    return see_other("/account#tokens")

@@ -98,3 +98,34 @@ def show_error(form: FlaskForm, error: DomainError, fields: dict[str, str] | Non
         field.errors = [*list(field.errors or []), error.message]
     else:
         form.form_errors.append(error.message)
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", widget=PasswordInput(hide_value=False))
+    confirm = PasswordField(
+        "Confirm password",
+        validators=[EqualTo("password", "The passwords do not match.")],
+        widget=PasswordInput(hide_value=False),
+    )
+
+
+class EmailChangeForm(FlaskForm):
+    email = EmailField("New email")
+    current_password = PasswordField("Current password")
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Token name")
+    scope = SelectField(
+        "Scope",
+        choices=[
+            SelectChoice("read", "Read only"),
+            SelectChoice("write", "Read and write"),
+        ],
+        validate_choice=False,
+    )
+    expires_in_days = StringField("Expires after (days)")
