@@ -7,6 +7,7 @@ for the ids of its path) without anyone remembering to add it here.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -14,6 +15,10 @@ from conftest import PASSWORD, ApiUser, table_counts
 from flask import Flask
 from flask.testing import FlaskClient
 from webutil import HX, csrf, text, web_login
+
+from taskboard.extensions import db
+from taskboard.models import User, utcnow
+from taskboard.services import account_links
 
 LONG = "x" * 300
 NUL = "a\x00b"
@@ -65,6 +70,29 @@ BAD_FIELDS: dict[str, list[dict[str, str]]] = {
     "/tasks/<uuid:task_id>/delete": [],
     "/projects/<uuid:project_id>/delete": [],
     "/logout": [],
+    "/forgot-password": [{"email": ""}, {"email": "not-an-email"}, {"email": NUL}],
+    "/reset-password/<reset_token>": [
+        {"password": "short", "confirm": "short"},
+        {"password": PASSWORD, "confirm": "other one"},
+        {"password": NUL * 5, "confirm": NUL * 5},
+    ],
+    "/confirm-email/<email_token>": [],
+    "/account/email": [
+        {"email": "not-an-email", "current_password": PASSWORD},
+        {"email": "bob@example.com", "current_password": PASSWORD},
+        {"email": "new@example.com", "current_password": "wrong password"},
+        {"email": "alice@example.com", "current_password": PASSWORD},
+        {"email": NUL, "current_password": PASSWORD},
+    ],
+    "/account/tokens": [
+        {"name": "", "scope": "read"},
+        {"name": LONG, "scope": "read"},
+        {"name": NUL, "scope": "read"},
+        {"name": "script", "scope": "admin"},
+        {"name": "script", "scope": "read", "expires_in_days": "400"},
+        {"name": "script", "scope": "read", "expires_in_days": "soon"},
+    ],
+    "/account/tokens/<uuid:token_id>/revoke": [],
 }
 # Free-text fields a person types (passwords are never shown again; choices are not typed).
 TYPED = {"title", "description", "body", "name", "email", "due_date"}
@@ -84,9 +112,23 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
     project = alice.create_project("Launch")
     alice.add_member(project["id"], bob)
     task = alice.create_task(project["id"], "One", assignee_ids=[bob.id])
+    made = alice.post("/api/v1/users/me/tokens", json={"name": "script", "scope": "read"})
     token = web_login(client, alice.email)
+    with client.application.app_context():
+        user = db.session.get(User, uuid.UUID(alice.id))
+        reset = account_links.make_token(account_links.RESET_SALT, user, utcnow())
+        confirm = account_links.make_token(
+            account_links.EMAIL_SALT, user, utcnow(), e="alice.new@example.com"
+        )
     return {
-        "ids": {"project_id": project["id"], "task_id": task["id"], "user_id": alice.id},
+        "ids": {
+            "project_id": project["id"],
+            "task_id": task["id"],
+            "user_id": alice.id,
+            "token_id": made.json["id"],
+            "reset_token": reset,
+            "email_token": confirm,
+        },
         "csrf": token,
         "project": project["id"],
         "task": task["id"],
@@ -95,7 +137,7 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
 
 def fill(rule: str, ids: dict[str, str]) -> str:
     for name, value in ids.items():
-        rule = rule.replace(f"<uuid:{name}>", value)
+        rule = rule.replace(f"<uuid:{name}>", value).replace(f"<{name}>", value)
     assert "<" not in rule, f"no id for a parameter of {rule}: add it to the world fixture"
     return rule
 
