@@ -143,7 +143,7 @@ def list_tasks(db: Database, user_id: Any, project_id: uuid.UUID, query: dict[st
     """A page of the board: membership and column sizes in one query, then the page by seek."""
     page = int(query.get("page", ["1"])[0])
     per_page = int(query.get("per_page", ["20"])[0])
-    if not (1 <= page and 1 <= per_page <= 100):
+    if page < 1 or not 1 <= per_page <= 100:
         return 422, {"code": 422, "status": "Unprocessable Entity"}, {}
     pid = db.uid(project_id)
     size = "(SELECT max(position) FROM tasks WHERE project_id = ? AND status = {})"
@@ -162,14 +162,20 @@ def list_tasks(db: Database, user_id: Any, project_id: uuid.UUID, query: dict[st
         position -= sizes[status]
         status += 1
     rows = db.rows(
-        f"SELECT {TASK_COLUMNS}, {USER_COLUMNS} FROM tasks t JOIN users u ON u.id = t.created_by_id "
+        f"SELECT {TASK_COLUMNS}, {USER_COLUMNS} FROM tasks t "
+        "JOIN users u ON u.id = t.created_by_id "
         "WHERE t.project_id = ? AND (t.status, t.position) >= (?, ?) "
         "ORDER BY t.status, t.position, t.id LIMIT ?",
         [pid, status, position, per_page],
     )
     pages = max(math.ceil(total / per_page), 1)
-    meta: dict[str, Any] = {"total": total, "total_pages": pages, "first_page": 1,
-                            "last_page": pages, "page": page}
+    meta: dict[str, Any] = {
+        "total": total,
+        "total_pages": pages,
+        "first_page": 1,
+        "last_page": pages,
+        "page": page,
+    }
     if page > 1:
         meta["previous_page"] = page - 1
     if page < pages:
@@ -180,7 +186,8 @@ def list_tasks(db: Database, user_id: Any, project_id: uuid.UUID, query: dict[st
 def get_task(db: Database, user_id: Any, task_id: uuid.UUID):
     """One task the user can see (membership joined in), with creator and assignees."""
     rows = db.rows(
-        f"SELECT {TASK_COLUMNS}, {USER_COLUMNS} FROM tasks t JOIN users u ON u.id = t.created_by_id "
+        f"SELECT {TASK_COLUMNS}, {USER_COLUMNS} FROM tasks t "
+        "JOIN users u ON u.id = t.created_by_id "
         "JOIN memberships m ON m.project_id = t.project_id AND m.user_id = ? WHERE t.id = ?",
         [user_id, db.uid(task_id)],
     )
@@ -206,7 +213,10 @@ def app(environ: dict[str, Any], start_response: Callable) -> list[bytes]:
     reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 422: "Unprocessable Entity"}
     start_response(
         f"{status} {reason[status]}",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-         *headers.items()],
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            *headers.items(),
+        ],
     )
     return [body]

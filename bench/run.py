@@ -68,8 +68,9 @@ def ensure_tool(command: str, package: str) -> str:
         return found
     log(f"{command} is missing: apt-get install -y {package}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "install", "-y", package], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", package], check=True, env=env, stdout=subprocess.DEVNULL
+    )
     found = shutil.which(command) or shutil.which(command, path="/usr/sbin:/usr/bin")
     if not found:
         raise SystemExit(f"could not install {package}")
@@ -116,8 +117,9 @@ def app_env(url: str, instance: Path) -> dict[str, str]:
 def flask(args: list[str], env: dict[str, str]) -> float:
     """Run a flask command from the repository root; its wall time in seconds."""
     started = time.perf_counter()
-    done = subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=900)
+    done = subprocess.run(
+        [str(BIN / "flask"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
     if done.returncode != 0:
         raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return time.perf_counter() - started
@@ -160,7 +162,10 @@ def start_waitress(name: str, target: str, env: dict[str, str], workdir: Path) -
     with open(log_path, "w") as out:
         proc = subprocess.Popen(
             [str(BIN / "waitress-serve"), "--listen", f"127.0.0.1:{port}", target],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     server = Server(name, port, proc, log_path)
     wait_until_up(server.url, "/healthz" if target == "wsgi:app" else "/", proc, log_path)
@@ -184,7 +189,11 @@ def wait_until_up(url: str, path: str, proc: subprocess.Popen | None, log_path: 
 
 
 def request(
-    base: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+    base: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
 ) -> tuple[int, Any, http.client.HTTPResponse]:
     """One HTTP request (no redirects followed); status, decoded body, response."""
@@ -205,7 +214,11 @@ def request(
     finally:
         conn.close()
     kind = resp.getheader("Content-Type") or ""
-    return resp.status, json.loads(raw) if "json" in kind and raw else raw.decode(errors="replace"), resp
+    return (
+        resp.status,
+        json.loads(raw) if "json" in kind and raw else raw.decode(errors="replace"),
+        resp,
+    )
 
 
 # wrk ---------------------------------------------------------------------------------
@@ -220,8 +233,9 @@ class Scenario:
     bodies: list[str] = field(default_factory=list)
 
 
-def run_wrk(wrk: str, url: str, scenario: Scenario, duration: float, token: str = "",
-            cookie: str = "") -> dict[str, Any]:
+def run_wrk(
+    wrk: str, url: str, scenario: Scenario, duration: float, token: str = "", cookie: str = ""
+) -> dict[str, Any]:
     env = {
         **os.environ,
         "BENCH_METHOD": scenario.method,
@@ -231,9 +245,21 @@ def run_wrk(wrk: str, url: str, scenario: Scenario, duration: float, token: str 
         "BENCH_COOKIE": cookie,
     }
     done = subprocess.run(
-        [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "10s",
-         "-s", str(BENCH / "wrk.lua"), url],
-        env=env, capture_output=True, text=True, timeout=duration + 60,
+        [
+            wrk,
+            f"-t{THREADS}",
+            f"-c{CONNECTIONS}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(BENCH / "wrk.lua"),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
     )
     match = re.search(r"^BENCH_RESULT (.*)$", done.stdout, re.M)
     if done.returncode != 0 or not match:
@@ -251,11 +277,14 @@ def warm(url: str, scenario: Scenario, token: str, cookie: str = "", n: int = 5)
         headers["Cookie"] = cookie
     for i in range(n):
         body = json.loads(scenario.bodies[i % len(scenario.bodies)]) if scenario.bodies else None
-        status, payload, _ = request(url, scenario.method, scenario.paths[i % len(scenario.paths)],
-                                     body, headers)
+        status, payload, _ = request(
+            url, scenario.method, scenario.paths[i % len(scenario.paths)], body, headers
+        )
         if status >= 400:
-            raise SystemExit(f"{scenario.key}: {scenario.method} {scenario.paths[0]} -> "
-                             f"{status} {str(payload)[:300]}")
+            raise SystemExit(
+                f"{scenario.key}: {scenario.method} {scenario.paths[0]} -> "
+                f"{status} {str(payload)[:300]}"
+            )
 
 
 def sequential_ms(url: str, path: str, headers: dict[str, str], n: int) -> list[float]:
@@ -282,8 +311,9 @@ def sequential_ms(url: str, path: str, headers: dict[str, str], n: int) -> list[
 
 def login(url: str) -> str:
     """A token for the demo account."""
-    status, body, _ = request(url, "POST", "/api/v1/auth/tokens",
-                              {"email": EMAIL, "password": PASSWORD})
+    status, body, _ = request(
+        url, "POST", "/api/v1/auth/tokens", {"email": EMAIL, "password": PASSWORD}
+    )
     if status != 201:
         raise SystemExit(f"POST /api/v1/auth/tokens -> {status} {body}")
     return body["access_token"]
@@ -291,10 +321,11 @@ def login(url: str) -> str:
 
 def benchmark_project(url: str, token: str) -> tuple[str, int]:
     auth = {"Authorization": f"Bearer {token}"}
-    status, projects, _ = request(url, "GET", "/api/v1/projects?per_page=100", headers=auth)
+    _, projects, _ = request(url, "GET", "/api/v1/projects?per_page=100", headers=auth)
     project = next(p for p in projects if p["title"] == "Benchmark")
-    _, _, resp = request(url, "GET", f"/api/v1/projects/{project['id']}/tasks?per_page=1",
-                         headers=auth)
+    _, _, resp = request(
+        url, "GET", f"/api/v1/projects/{project['id']}/tasks?per_page=1", headers=auth
+    )
     return project["id"], json.loads(resp.getheader("X-Pagination"))["total"]
 
 
@@ -314,15 +345,26 @@ def write_scenarios(url: str, token: str, pid: str, total: int) -> list[Scenario
     """Create at the end of To Do; move cards from the end of one column to the next's end."""
     auth = {"Authorization": f"Bearer {token}"}
     last = max((total + 49) // 50, 1)
-    _, tail, _ = request(url, "GET", f"/api/v1/projects/{pid}/tasks?per_page=50&page={last}",
-                         headers=auth)
+    _, tail, _ = request(
+        url, "GET", f"/api/v1/projects/{pid}/tasks?per_page=50&page={last}", headers=auth
+    )
     movers = [task["id"] for task in tail[-8:]]
     moves = [json.dumps({"status": s, "position": 10**9}) for s in ("todo", "in_progress", "done")]
     return [
-        Scenario("create", "create a task", "POST", [f"/api/v1/projects/{pid}/tasks"],
-                 [json.dumps({"title": "Benchmark card"})]),
-        Scenario("move", "move a task (status + position)", "PATCH",
-                 [f"/api/v1/tasks/{tid}" for tid in movers], moves),
+        Scenario(
+            "create",
+            "create a task",
+            "POST",
+            [f"/api/v1/projects/{pid}/tasks"],
+            [json.dumps({"title": "Benchmark card"})],
+        ),
+        Scenario(
+            "move",
+            "move a task (status + position)",
+            "PATCH",
+            [f"/api/v1/tasks/{tid}" for tid in movers],
+            moves,
+        ),
     ]
 
 
@@ -334,13 +376,16 @@ def session_cookie(url: str) -> tuple[str | None, str]:
     if status != 200:
         return None, f"GET /login answers {status}"
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', page)
+        r'value="([^"]+)"[^>]*name="csrf_token"', page
+    )
     if not match:
         return None, "no csrf_token field in the /login form"
     cookies = _cookies(resp)
     status, _, resp = request(
-        url, "POST", "/login", form={"email": EMAIL, "password": PASSWORD,
-                                     "csrf_token": match[1]},
+        url,
+        "POST",
+        "/login",
+        form={"email": EMAIL, "password": PASSWORD, "csrf_token": match[1]},
         headers={"Cookie": cookies},
     )
     cookies = "; ".join(filter(None, [cookies, _cookies(resp)]))
@@ -366,9 +411,12 @@ def board_project(url: str, token: str) -> str:
     conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
     statuses = ("todo",) * 5 + ("in_progress",) * 3 + ("done",) * 2
     for i in range(BOARD_CARDS):
-        conn.request("POST", f"/api/v1/projects/{project['id']}/tasks",
-                     json.dumps({"title": f"Card {i}", "status": statuses[i % 10]}),
-                     {**auth, "Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            f"/api/v1/projects/{project['id']}/tasks",
+            json.dumps({"title": f"Card {i}", "status": statuses[i % 10]}),
+            {**auth, "Content-Type": "application/json"},
+        )
         conn.getresponse().read()
     conn.close()
     return project["id"]
@@ -377,8 +425,9 @@ def board_project(url: str, token: str) -> str:
 # One database, one size ---------------------------------------------------------------
 
 
-def bench_size(wrk: str, kind: str, size: int, env: dict[str, str], workdir: Path,
-               duration: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def bench_size(
+    wrk: str, kind: str, size: int, env: dict[str, str], workdir: Path, duration: float
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     app = start_waitress(f"taskboard-{kind}-{size}", "wsgi:app", env, workdir)
     bare = start_waitress(f"bare-{kind}-{size}", "bench.bare:app", env, workdir)
     rows: list[dict[str, Any]] = []
@@ -389,15 +438,24 @@ def bench_size(wrk: str, kind: str, size: int, env: dict[str, str], workdir: Pat
 
         def measure(server: Server, scenario: Scenario, cookie: str = "") -> dict[str, Any]:
             warm(server.url, scenario, token if not cookie else "", cookie)
-            result = run_wrk(wrk, server.url, scenario, duration, token if not cookie else "",
-                             cookie)
-            row = {"database": kind, "tasks": total, "server": server.name.split("-")[0],
-                   "scenario": scenario.key, "label": scenario.label, **result}
+            result = run_wrk(
+                wrk, server.url, scenario, duration, token if not cookie else "", cookie
+            )
+            row = {
+                "database": kind,
+                "tasks": total,
+                "server": server.name.split("-")[0],
+                "scenario": scenario.key,
+                "label": scenario.label,
+                **result,
+            }
             if server is app:
                 row.update(app.memory())
             rows.append(row)
-            log(f"  {row['server']:9} {scenario.label:34} {result['rps']:8.1f} req/s  "
-                f"p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms")
+            log(
+                f"  {row['server']:9} {scenario.label:34} {result['rps']:8.1f} req/s  "
+                f"p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms"
+            )
             return row
 
         reads = read_scenarios(app.url, token, pid, total)
@@ -415,8 +473,7 @@ def bench_size(wrk: str, kind: str, size: int, env: dict[str, str], workdir: Pat
             scenario = Scenario("board", f"board page, {BOARD_CARDS} cards", "GET", [path])
             measure(app, scenario, cookie)
             times = sequential_ms(app.url, path, {"Cookie": cookie}, 30)
-            extra["board"] = {"median_ms": round(statistics.median(times), 1),
-                              "cards": BOARD_CARDS}
+            extra["board"] = {"median_ms": round(statistics.median(times), 1), "cards": BOARD_CARDS}
             log(f"  board page, one client: median {statistics.median(times):.1f} ms")
         for scenario in write_scenarios(app.url, token, pid, total):
             measure(app, scenario)
@@ -469,8 +526,11 @@ def nginx(ports: list[int], workdir: Path) -> Iterator[str]:
     port = free_port()
     servers = "\n".join(f"        server 127.0.0.1:{p};" for p in ports)
     (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, servers=servers, port=port))
-    proc = subprocess.Popen([binary, "-p", str(tmp), "-c", str(tmp / "nginx.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [binary, "-p", str(tmp), "-c", str(tmp / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_until_up(f"http://127.0.0.1:{port}", "/healthz", proc, tmp / "error.log")
         yield f"http://127.0.0.1:{port}"
@@ -479,11 +539,13 @@ def nginx(ports: list[int], workdir: Path) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def scale_out(wrk: str, kind: str, env: dict[str, str], workdir: Path,
-              duration: float) -> list[dict[str, Any]]:
+def scale_out(
+    wrk: str, kind: str, env: dict[str, str], workdir: Path, duration: float
+) -> list[dict[str, Any]]:
     """The list benchmark through nginx to one waitress process, then to two."""
-    apps = [start_waitress(f"taskboard-{kind}-scale{i}", "wsgi:app", env, workdir)
-            for i in range(2)]
+    apps = [
+        start_waitress(f"taskboard-{kind}-scale{i}", "wsgi:app", env, workdir) for i in range(2)
+    ]
     rows = []
     try:
         token = login(apps[0].url)
@@ -493,11 +555,20 @@ def scale_out(wrk: str, kind: str, env: dict[str, str], workdir: Path,
             with nginx([a.port for a in apps[:count]], workdir) as url:
                 warm(url, scenario, token, n=10)
                 result = run_wrk(wrk, url, scenario, duration, token)
-                rows.append({"database": kind, "tasks": total, "processes": count,
-                             "scenario": scenario.key, **result,
-                             "peak_rss_mb": [a.memory()["peak_rss_mb"] for a in apps[:count]]})
-                log(f"  nginx -> {count} waitress: {result['rps']:8.1f} req/s  "
-                    f"p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms")
+                rows.append(
+                    {
+                        "database": kind,
+                        "tasks": total,
+                        "processes": count,
+                        "scenario": scenario.key,
+                        **result,
+                        "peak_rss_mb": [a.memory()["peak_rss_mb"] for a in apps[:count]],
+                    }
+                )
+                log(
+                    f"  nginx -> {count} waitress: {result['rps']:8.1f} req/s  "
+                    f"p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms"
+                )
     finally:
         for a in apps:
             a.stop()
@@ -514,8 +585,16 @@ def check(rows: list[dict[str, Any]], extras: dict[str, Any]) -> list[dict[str, 
 
     def add(name: str, value: float, limit: float, ok: bool, unit: str = "") -> None:
         op = "≥" if "vs bare" in name else ("≤" if "vs smallest" in name else "<")
-        checks.append({"target": name, "value": round(value, 2), "limit": limit, "met": ok,
-                       "unit": unit, "op": op})
+        checks.append(
+            {
+                "target": name,
+                "value": round(value, 2),
+                "limit": limit,
+                "met": ok,
+                "unit": unit,
+                "op": op,
+            }
+        )
 
     for (kind, size, server, scenario), row in sorted(found.items()):
         if server != "taskboard":
@@ -529,42 +608,64 @@ def check(rows: list[dict[str, Any]], extras: dict[str, Any]) -> list[dict[str, 
             ratio = row["rps"] / bare["rps"]
             add(f"{where} get_task vs bare", ratio, TARGET_GET_RATIO, ratio >= TARGET_GET_RATIO)
         if scenario.startswith("list"):
-            add(f"{where} {scenario} p99", row["p99_ms"], TARGET_P99_MS,
-                row["p99_ms"] < TARGET_P99_MS, "ms")
+            add(
+                f"{where} {scenario} p99",
+                row["p99_ms"],
+                TARGET_P99_MS,
+                row["p99_ms"] < TARGET_P99_MS,
+                "ms",
+            )
         small = found.get((kind, min(s for (k, s, _, _) in found if k == kind), server, scenario))
         if scenario.startswith("list") and small and small is not row:
             ratio = row["p50_ms"] / small["p50_ms"]
             add(f"{where} {scenario} p50 vs smallest", ratio, TARGET_SCALE, ratio <= TARGET_SCALE)
-        add(f"{where} {scenario} peak RSS", row["peak_rss_mb"], TARGET_RSS_MB,
-            row["peak_rss_mb"] < TARGET_RSS_MB, "MB")
+        add(
+            f"{where} {scenario} peak RSS",
+            row["peak_rss_mb"],
+            TARGET_RSS_MB,
+            row["peak_rss_mb"] < TARGET_RSS_MB,
+            "MB",
+        )
     for key, extra in extras.items():
         board = extra.get("board", {})
         if "median_ms" in board:
-            add(f"{key} board median", board["median_ms"], TARGET_BOARD_MS,
-                board["median_ms"] < TARGET_BOARD_MS, "ms")
+            add(
+                f"{key} board median",
+                board["median_ms"],
+                TARGET_BOARD_MS,
+                board["median_ms"] < TARGET_BOARD_MS,
+                "ms",
+            )
     return checks
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     found = {(r["database"], r["size"], r["server"], r["scenario"]): r for r in rows}
     print()
-    print(f"{'database':10} {'tasks':>7} {'scenario':34} {'req/s':>8} {'p50 ms':>7} "
-          f"{'p99 ms':>7} {'bare req/s':>10} {'ratio':>6} {'peak MB':>7}")
+    print(
+        f"{'database':10} {'tasks':>7} {'scenario':34} {'req/s':>8} {'p50 ms':>7} "
+        f"{'p99 ms':>7} {'bare req/s':>10} {'ratio':>6} {'peak MB':>7}"
+    )
     for (kind, size, server, scenario), row in found.items():
         if server != "taskboard":
             continue
         bare = found.get((kind, size, "bare", scenario))
         bare_rps = f"{bare['rps']:.0f}" if bare else "-"
         ratio = f"{row['rps'] / bare['rps']:.2f}" if bare else "-"
-        print(f"{kind:10} {row['tasks']:>7} {row['label']:34} {row['rps']:8.0f} "
-              f"{row['p50_ms']:7.1f} {row['p99_ms']:7.1f} {bare_rps:>10} {ratio:>6} "
-              f"{row.get('peak_rss_mb', 0):7.0f}")
+        print(
+            f"{kind:10} {row['tasks']:>7} {row['label']:34} {row['rps']:8.0f} "
+            f"{row['p50_ms']:7.1f} {row['p99_ms']:7.1f} {bare_rps:>10} {ratio:>6} "
+            f"{row.get('peak_rss_mb', 0):7.0f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 1,000 tasks, SQLite only, 3 s per row, no nginx")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 1,000 tasks, SQLite only, 3 s per row, no nginx",
+    )
     parser.add_argument("--sizes", default="1000,100000", help="task counts, comma-separated")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk row")
@@ -605,30 +706,48 @@ def main(argv: list[str] | None = None) -> int:
     if scale:
         print()
         for row in scale:
-            print(f"nginx -> {row['processes']} waitress ({row['database']}, {row['tasks']} "
-                  f"tasks, list page 1): {row['rps']:.0f} req/s, p50 {row['p50_ms']:.1f} ms, "
-                  f"p99 {row['p99_ms']:.1f} ms")
+            print(
+                f"nginx -> {row['processes']} waitress ({row['database']}, {row['tasks']} "
+                f"tasks, list page 1): {row['rps']:.0f} req/s, p50 {row['p50_ms']:.1f} ms, "
+                f"p99 {row['p99_ms']:.1f} ms"
+            )
     for key, extra in extras.items():
         board = extra.get("board", {})
         if "skipped" in board:
             print(f"{key}: board page skipped: {board['skipped']}")
     print()
     for item in checks:
-        print(f"{'ok  ' if item['met'] else 'MISS'} {item['target']}: {item['value']}"
-              f"{item['unit']} (target {item['op']}"
-              f" {item['limit']}{item['unit']})")
+        print(
+            f"{'ok  ' if item['met'] else 'MISS'} {item['target']}: {item['value']}"
+            f"{item['unit']} (target {item['op']}"
+            f" {item['limit']}{item['unit']})"
+        )
     elapsed = time.monotonic() - started
     print(f"\nwhole run: {elapsed:.0f} s")
     output = args.output or BENCH / "results" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    output.write_text(json.dumps({
-        "when": datetime.now(UTC).isoformat(), "commit": commit, "quick": args.quick,
-        "threads": THREADS, "connections": CONNECTIONS, "duration_s": args.duration,
-        "seed_seconds": seeds, "rows": rows, "extras": extras, "scale_out": scale,
-        "checks": checks, "elapsed_s": round(elapsed, 1),
-    }, indent=2))
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    output.write_text(
+        json.dumps(
+            {
+                "when": datetime.now(UTC).isoformat(),
+                "commit": commit,
+                "quick": args.quick,
+                "threads": THREADS,
+                "connections": CONNECTIONS,
+                "duration_s": args.duration,
+                "seed_seconds": seeds,
+                "rows": rows,
+                "extras": extras,
+                "scale_out": scale,
+                "checks": checks,
+                "elapsed_s": round(elapsed, 1),
+            },
+            indent=2,
+        )
+    )
     print(f"results: {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
     return 0
 
