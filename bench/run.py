@@ -249,7 +249,7 @@ def run_wrk(
             wrk,
             f"-t{THREADS}",
             f"-c{CONNECTIONS}",
-            f"-d{duration}s",
+            f"-d{max(int(duration), 1)}s",
             "--timeout",
             "10s",
             "-s",
@@ -668,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", default="1000,100000", help="task counts, comma-separated")
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk row")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk row")
     parser.add_argument("--no-scale-out", action="store_true", help="skip the nginx rows")
     parser.add_argument("--output", type=Path, help="JSON file (default: bench/results/…)")
     args = parser.parse_args(argv)
