@@ -168,19 +168,22 @@ def list_tasks(db: Database, user_id: Any, project_id: uuid.UUID, query: dict[st
         "ORDER BY t.status, t.position, t.id LIMIT ?",
         [pid, status, position, per_page],
     )
-    pages = max(math.ceil(total / per_page), 1)
-    meta: dict[str, Any] = {
-        "total": total,
-        "total_pages": pages,
-        "first_page": 1,
-        "last_page": pages,
-        "page": page,
-    }
-    if page > 1:
-        meta["previous_page"] = page - 1
-    if page < pages:
-        meta["next_page"] = page + 1
-    return 200, serialize(db, rows), {"X-Pagination": json.dumps(meta)}
+    return 200, serialize(db, rows), {"X-Pagination": json.dumps(pagination(total, page, per_page))}
+
+
+def pagination(total: int, page: int, per_page: int) -> dict[str, Any]:
+    """The X-Pagination object, as flask-smorest builds it."""
+    meta: dict[str, Any] = {"total": total, "total_pages": math.ceil(total / per_page)}
+    if total:
+        last = meta["total_pages"]
+        meta.update(first_page=1, last_page=last)
+        if page <= last:
+            meta["page"] = page
+            if page > 1:
+                meta["previous_page"] = page - 1
+            if page < last:
+                meta["next_page"] = page + 1
+    return meta
 
 
 def get_task(db: Database, user_id: Any, task_id: uuid.UUID):

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from .servers import ROOT, app_env, flask, live_server
+from servers import ROOT, app_env, flask, live_server
 
 sys.path.insert(0, str(ROOT))
-from bench import bare  # noqa: E402
+from bench import bare
 
 
 def call_bare(db: bare.Database, path: str, token: str) -> tuple[str, dict[str, str], Any]:
