@@ -146,28 +146,39 @@ def list_tasks(db: Database, user_id: Any, project_id: uuid.UUID, query: dict[st
     if page < 1 or not 1 <= per_page <= 100:
         return 422, {"code": 422, "status": "Unprocessable Entity"}, {}
     pid = db.uid(project_id)
-    size = "(SELECT max(position) FROM tasks WHERE project_id = ? AND status = {})"
+    last = (
+        "(SELECT position FROM tasks WHERE project_id = ? AND status = {} "
+        "ORDER BY position DESC LIMIT 1)"
+    )
     head = db.rows(
         "SELECT (SELECT 1 FROM memberships WHERE project_id = ? AND user_id = ?), "
-        + ", ".join(size.format(s) for s in range(3)),
+        + ", ".join(last.format(s) for s in range(3)),
         [pid, user_id, pid, pid, pid],
     )[0]
     if head[0] is None:
         return 404, {"code": 404, "status": "Not Found", "message": "No such project."}, {}
     sizes = [(m + 1) if m is not None else 0 for m in head[1:]]
     total = sum(sizes)
-    offset = (page - 1) * per_page
-    status, position = 0, offset
-    while status < 2 and position >= sizes[status]:
-        position -= sizes[status]
-        status += 1
-    rows = db.rows(
-        f"SELECT {TASK_COLUMNS}, {USER_COLUMNS} FROM tasks t "
-        "JOIN users u ON u.id = t.created_by_id "
-        "WHERE t.project_id = ? AND (t.status, t.position) >= (?, ?) "
-        "ORDER BY t.status, t.position, t.id LIMIT ?",
-        [pid, status, position, per_page],
-    )
+    start = (page - 1) * per_page
+    end = min(start + per_page, total)
+    # One position range per column, as Taskboard does: index seeks whatever the planner knows.
+    ranges, params, before = [], [], 0
+    for status, size in enumerate(sizes):
+        lo, hi = max(start - before, 0), min(end - before, size)
+        if lo < hi:
+            ranges.append(
+                "(t.project_id = ? AND t.status = ? AND t.position >= ? AND t.position < ?)"
+            )
+            params += [pid, status, lo, hi]
+        before += size
+    rows = []
+    if ranges:
+        rows = db.rows(
+            f"SELECT {TASK_COLUMNS}, {USER_COLUMNS} FROM tasks t "
+            "JOIN users u ON u.id = t.created_by_id "
+            f"WHERE {' OR '.join(ranges)} ORDER BY t.status, t.position, t.id",
+            params,
+        )
     return 200, serialize(db, rows), {"X-Pagination": json.dumps(pagination(total, page, per_page))}
 
 
