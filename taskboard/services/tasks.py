@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, and_, bindparam, delete, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
@@ -122,15 +122,24 @@ def _reload(task: Task) -> None:
         raise NotFound(TASK_NOT_FOUND) from exc
 
 
-def _column_size(project_id: uuid.UUID, status: str) -> int:
+def _last_position(project_id: Any, status: str) -> Any:
+    """The column's last position as a scalar subquery: one index seek, as positions are 0..n-1.
+
+    Written as ORDER BY … LIMIT 1 rather than max(), so that the seek does not depend on
+    the planner knowing the table's statistics (PostgreSQL without ANALYZE would scan).
+    """
     return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Task)
-            .where(Task.project_id == project_id, Task.status == status)
-        )
-        or 0
+        select(Task.position)
+        .where(Task.project_id == project_id, Task.status == status)
+        .order_by(Task.position.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+
+
+def _column_size(project_id: uuid.UUID, status: str) -> int:
+    last = db.session.scalar(select(_last_position(project_id, status)))
+    return 0 if last is None else last + 1
 
 
 def _shift(project_id: uuid.UUID, status: str, lower: int, upper: int | None, by: int) -> None:
@@ -208,6 +217,66 @@ def _page(
     return Page([], total or 0)
 
 
+# The board's list runs on every poll of every board: its statements are built once, as
+# building a statement and its cache key costs more than running it.
+_SIZES_QUERY = select(
+    Membership.user_id, *(_last_position(bindparam("project_id"), s) for s in STATUSES)
+).where(
+    Membership.project_id == bindparam("project_id"), Membership.user_id == bindparam("user_id")
+)
+# One position range per column, [lo, hi): plain equality and range conditions on the board
+# index, which every planner turns into index seeks (row-value comparisons are not as lucky).
+_RANGE_QUERY = (
+    select(Task)
+    .where(
+        or_(
+            *(
+                # The project in every branch: SQLite seeks each branch only when it is.
+                and_(
+                    Task.project_id == bindparam("project_id"),
+                    Task.status == status,
+                    Task.position >= bindparam(f"lo_{status}"),
+                    Task.position < bindparam(f"hi_{status}"),
+                )
+                for status in STATUSES
+            )
+        ),
+    )
+    .order_by(Task.status, Task.position, Task.id)
+    .options(*_with_people())
+    .limit(bindparam("limit"))
+)
+
+
+def _board_sizes(actor: User, project_id: uuid.UUID) -> list[int]:
+    """The size of each column, read with the membership check; NotFound for a non-member."""
+    row = db.session.execute(_SIZES_QUERY, {"project_id": project_id, "user_id": actor.id}).first()
+    if row is None:
+        raise NotFound(projects.PROJECT_NOT_FOUND)
+    return [0 if last is None else last + 1 for last in row[1:]]
+
+
+def _board_page(actor: User, project_id: uuid.UUID, offset: int, limit: int | None) -> Page[Task]:
+    """A page of the whole board, whatever its size, in a constant time.
+
+    Positions are 0..n-1 in each column, so the column sizes give the total and turn the
+    page's bounds into a position range per column: no count over the project's tasks,
+    and no reading past `offset` rows to skip them.
+    """
+    sizes = _board_sizes(actor, project_id)
+    total = sum(sizes)
+    end = total if limit is None else min(offset + limit, total)
+    if offset >= end:
+        return Page([], total)
+    params: dict[str, Any] = {"project_id": project_id, "limit": end - offset}
+    before = 0  # cards in the columns left of this one
+    for status, size in zip(STATUSES, sizes, strict=True):
+        lo, hi = max(offset - before, 0), min(end - before, size)
+        params[f"lo_{status}"], params[f"hi_{status}"] = (lo, hi) if lo < hi else (0, 0)
+        before += size
+    return Page(list(db.session.scalars(_RANGE_QUERY, params)), total)
+
+
 def list_for_project(
     actor: User,
     project_id: uuid.UUID,
@@ -217,6 +286,8 @@ def list_for_project(
     limit: int | None = None,
 ) -> Page[Task]:
     """The project's tasks in board order: by status, then position."""
+    if filters == TaskFilter():
+        return _board_page(actor, project_id, offset, limit)
     projects.get_for_member(actor, project_id, load=False)
     query = filters.apply(select(Task).where(Task.project_id == project_id), utcnow())
     return _page(query.order_by(Task.status, Task.position, Task.id), offset, limit)
