@@ -401,10 +401,19 @@ def session_cookie(url: str) -> tuple[str | None, str]:
         form={"email": EMAIL, "password": PASSWORD, "csrf_token": match[1]},
         headers={"Cookie": cookies},
     )
-    cookies = "; ".join(filter(None, [cookies, _cookies(resp)]))
+    cookies = _merge_cookies(cookies, _cookies(resp))  # login starts a new session
     if status not in (302, 303):
         return None, f"POST /login answers {status}"
     return cookies, ""
+
+
+def _merge_cookies(old: str, new: str) -> str:
+    """A Cookie header from two: a cookie set again keeps only its newer value."""
+    jar: dict[str, str] = {}
+    for pair in filter(None, (old + "; " + new).split("; ")):
+        name, _, value = pair.partition("=")
+        jar[name] = value
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
 
 
 def _cookies(resp: http.client.HTTPResponse) -> str:
