@@ -308,4 +308,3 @@ def worker(workers: int, max_delay: float) -> None:
 def register_notify_commands(app: Flask) -> None:
     app.cli.add_command(notify)
     app.cli.add_command(worker)
-

@@ -20,7 +20,7 @@ from ..services import projects, tasks
 from ..services.tasks import UNSET, TaskFilter
 from .clock import local, viewer_zone, zone_name
 from .forms import CommentForm, TaskAddForm, TaskForm, show_error
-from .htmx import is_htmx, see_other, trigger, vary
+from .htmx import confirm_page, is_htmx, see_other, trigger, vary
 
 bp = Blueprint("web_board", __name__)
 
@@ -392,16 +392,12 @@ def comment(task_id: uuid.UUID) -> Response:
 def delete(task_id: uuid.UUID) -> Response:
     task = tasks.get_for_member(current_user, task_id)
     if request.form.get("confirm") != "yes":
-        # Without JavaScript there is no dialog: ask on a page of its own.
-        return make_response(
-            render_template(
-                "confirm.html",
-                question=f"Delete “{task.title}”?",
-                consequence="Its comments and history go with it. This cannot be undone.",
-                action=f"/tasks/{task.id}/delete",
-                button="Delete task",
-                cancel=f"/tasks/{task.id}",
-            )
+        return confirm_page(
+            question=f"Delete “{task.title}”?",
+            consequence="Its comments and history go with it. This cannot be undone.",
+            action=f"/tasks/{task.id}/delete",
+            button="Delete task",
+            cancel=f"/tasks/{task.id}",
         )
     project_id, title = task.project_id, task.title
     tasks.delete_task(current_user, task_id)

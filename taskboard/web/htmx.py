@@ -22,6 +22,20 @@ def vary(response: Response) -> Response:
     return response
 
 
+def confirm_page(question: str, consequence: str, action: str, button: str, cancel: str) -> Any:
+    """Without JavaScript there is no dialog: a destructive form asks on a page of its own."""
+    return make_response(
+        render_template(
+            "confirm.html",
+            question=question,
+            consequence=consequence,
+            action=action,
+            button=button,
+            cancel=cancel,
+        )
+    )
+
+
 def page_or_fragment(page: str, fragment: str, status: int = 200, **context: Any) -> Response:
     """The fragment for htmx, the full page otherwise; one template includes the other."""
     template = fragment if is_htmx() else page

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from ..errors import DomainError
 from ..services import projects
 from .forms import MemberForm, ProjectForm, show_error
-from .htmx import see_other
+from .htmx import confirm_page, see_other
 
 bp = Blueprint("web_projects", __name__)
 
@@ -116,17 +116,13 @@ def remove_member(project_id: uuid.UUID, user_id: uuid.UUID) -> Response:
 def delete(project_id: uuid.UUID) -> Response:
     project = projects.get_for_owner(current_user, project_id)
     if request.form.get("confirm") != "yes":
-        # Without JavaScript there is no dialog: ask on a page of its own.
-        return make_response(
-            render_template(
-                "confirm.html",
-                question=f"Delete “{project.title}”?",
-                consequence="Its tasks, comments and history go with it, for every member. "
-                "This cannot be undone.",
-                action=f"/projects/{project.id}/delete",
-                button="Delete project",
-                cancel=f"/projects/{project.id}/settings",
-            )
+        return confirm_page(
+            question=f"Delete “{project.title}”?",
+            consequence="Its tasks, comments and history go with it, for every member. "
+            "This cannot be undone.",
+            action=f"/projects/{project.id}/delete",
+            button="Delete project",
+            cancel=f"/projects/{project.id}/settings",
         )
     title = project.title
     projects.delete_project(current_user, project_id)
