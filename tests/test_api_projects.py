@@ -51,7 +51,7 @@ def test_create_project_makes_the_caller_owner_and_only_member(alice):
 
 def test_create_project_without_description(alice):
     project = alice.create_project("Solo")
-    assert project["description"] in ("", None)
+    assert project["description"] == ""
 
 
 @pytest.mark.parametrize(

@@ -200,6 +200,13 @@ class Blueprint(SmorestBlueprint):
         return decorator
 
 
+def paged(pagination: PaginationParameters, lister: Callable[..., Any], *args: Any) -> list[Any]:
+    """Call a service's list function for the requested page; note the total for X-Pagination."""
+    page = lister(*args, offset=pagination.first_item, limit=pagination.page_size)
+    pagination.item_count = page.total
+    return page.items
+
+
 def etag_of(resource: Any) -> str:
     """The ETag of a task or project: its id and version (the quotes are part of it)."""
     return f'"{resource.id.hex[:12]}-{resource.version}"'

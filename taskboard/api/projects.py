@@ -10,7 +10,7 @@ from flask.views import MethodView
 from ..models import Project, User
 from ..services import projects
 from . import schemas as s
-from .base import ETAG, Blueprint, current_user, expected_version, tagged
+from .base import ETAG, Blueprint, current_user, expected_version, paged, tagged
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects and members")
 
@@ -22,13 +22,7 @@ class Projects(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters: Any) -> list[Project]:
         """The projects the caller is a member of"""
-        page = projects.list_for_member(
-            current_user(),
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
-        )
-        pagination_parameters.item_count = page.total
-        return page.items
+        return paged(pagination_parameters, projects.list_for_member, current_user())
 
     @blp.auth()
     @blp.arguments(s.ProjectCreateSchema)
@@ -78,14 +72,7 @@ class Members(MethodView):
     @blp.errors(404)
     def get(self, project_id: uuid.UUID, pagination_parameters: Any) -> list[User]:
         """The project's members"""
-        page = projects.list_members(
-            current_user(),
-            project_id,
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
-        )
-        pagination_parameters.item_count = page.total
-        return page.items
+        return paged(pagination_parameters, projects.list_members, current_user(), project_id)
 
     @blp.auth()
     @blp.arguments(s.MemberAddSchema)

@@ -11,7 +11,7 @@ from ..models import Activity, Comment, Task
 from ..services import tasks
 from ..services.tasks import TaskFilter
 from . import schemas as s
-from .base import ETAG, Blueprint, current_user, expected_version, tagged
+from .base import ETAG, Blueprint, current_user, expected_version, paged, tagged
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="Tasks, comments and history")
 
@@ -34,15 +34,13 @@ class ProjectTasks(MethodView):
         self, query: dict[str, Any], project_id: uuid.UUID, pagination_parameters: Any
     ) -> list[Task]:
         """The project's tasks, by status then position"""
-        page = tasks.list_for_project(
+        return paged(
+            pagination_parameters,
+            tasks.list_for_project,
             current_user(),
             project_id,
             task_filter(query),
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
         )
-        pagination_parameters.item_count = page.total
-        return page.items
 
     @blp.auth()
     @blp.arguments(s.TaskCreateSchema)
@@ -61,14 +59,7 @@ class MyTasks(MethodView):
     @blp.paginate()
     def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[Task]:
         """Tasks across the caller's projects (`assignee=me` for the caller's own)"""
-        page = tasks.list_for_user(
-            current_user(),
-            task_filter(query),
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
-        )
-        pagination_parameters.item_count = page.total
-        return page.items
+        return paged(pagination_parameters, tasks.list_for_user, current_user(), task_filter(query))
 
 
 @blp.route("/tasks/<uuid:task_id>")
@@ -107,14 +98,7 @@ class Comments(MethodView):
     @blp.errors(404)
     def get(self, task_id: uuid.UUID, pagination_parameters: Any) -> list[Comment]:
         """The task's comments, oldest first"""
-        page = tasks.list_comments(
-            current_user(),
-            task_id,
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
-        )
-        pagination_parameters.item_count = page.total
-        return page.items
+        return paged(pagination_parameters, tasks.list_comments, current_user(), task_id)
 
     @blp.auth()
     @blp.arguments(s.CommentCreateSchema)
@@ -133,11 +117,4 @@ class History(MethodView):
     @blp.errors(404)
     def get(self, task_id: uuid.UUID, pagination_parameters: Any) -> list[Activity]:
         """The task's history, newest first"""
-        page = tasks.list_activity(
-            current_user(),
-            task_id,
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
-        )
-        pagination_parameters.item_count = page.total
-        return page.items
+        return paged(pagination_parameters, tasks.list_activity, current_user(), task_id)

@@ -21,16 +21,21 @@ from ..errors import DomainError
 from ..models import STATUS_LABELS
 
 
+def confirm_password_field() -> PasswordField:
+    """ "Confirm password": must equal the form's `password`; kept on a validation error."""
+    return PasswordField(
+        "Confirm password",
+        validators=[EqualTo("password", "The passwords do not match.")],
+        widget=PasswordInput(hide_value=False),
+    )
+
+
 class RegisterForm(FlaskForm):
     # The passwords come back on a validation error too: nothing typed is lost.
     email = EmailField("Email")
     name = StringField("Name")
     password = PasswordField("Password", widget=PasswordInput(hide_value=False))
-    confirm = PasswordField(
-        "Confirm password",
-        validators=[EqualTo("password", "The passwords do not match.")],
-        widget=PasswordInput(hide_value=False),
-    )
+    confirm = confirm_password_field()
 
 
 class LoginForm(FlaskForm):
@@ -106,11 +111,7 @@ class ForgotPasswordForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField("New password", widget=PasswordInput(hide_value=False))
-    confirm = PasswordField(
-        "Confirm password",
-        validators=[EqualTo("password", "The passwords do not match.")],
-        widget=PasswordInput(hide_value=False),
-    )
+    confirm = confirm_password_field()
 
 
 class EmailChangeForm(FlaskForm):
