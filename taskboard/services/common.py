@@ -66,6 +66,19 @@ def lock_project(project_id: uuid.UUID) -> None:
         raise NotFound("No such project.")
 
 
+TITLE_MAX = 255
+DESCRIPTION_MAX = 10_000
+
+
+def check_title(title: str | None) -> str:
+    """A project's or a card's title: 1 to 255 characters once trimmed."""
+    return clean_text(title, "title", "Title", min_len=1, max_len=TITLE_MAX)
+
+
+def check_description(description: str | None) -> str:
+    return clean_text(description, "description", "Description", min_len=0, max_len=DESCRIPTION_MAX)
+
+
 def check_version(current: int, expected: int | None, what: str = "card") -> None:
     """PreconditionFailed when the caller's copy (version `expected`) is stale."""
     if expected is not None and expected != current:

@@ -13,24 +13,14 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import Activity, Comment, Membership, Project, Task, TaskAssignee, User, utcnow
 from . import accounts
-from .common import Page, check_version, clean_text, lock_project
+from .common import Page, check_description, check_title, check_version, lock_project
 from .notifications import Outbox
 
-TITLE_MAX = 255
-DESCRIPTION_MAX = 10_000
 PROJECT_NOT_FOUND = "No such project."
 
 
 def _loaded() -> tuple:
     return (joinedload(Project.owner), selectinload(Project.members))
-
-
-def check_title(title: str | None) -> str:
-    return clean_text(title, "title", "Title", min_len=1, max_len=TITLE_MAX)
-
-
-def check_description(description: str | None) -> str:
-    return clean_text(description, "description", "Description", min_len=0, max_len=DESCRIPTION_MAX)
 
 
 def is_member(user_id: uuid.UUID, project_id: uuid.UUID) -> bool:

@@ -31,11 +31,17 @@ from ..models import (
     utcnow,
 )
 from . import projects
-from .common import Page, check_version, clean_text, like_pattern, lock_project
+from .common import (
+    Page,
+    check_description,
+    check_title,
+    check_version,
+    clean_text,
+    like_pattern,
+    lock_project,
+)
 from .notifications import Outbox
 
-TITLE_MAX = 255
-DESCRIPTION_MAX = 10_000
 COMMENT_MAX = 10_000
 TASK_NOT_FOUND = "No such task."
 UNSET: Any = object()
@@ -82,14 +88,6 @@ class TaskFilter:
 
 def _with_people() -> tuple:
     return (joinedload(Task.created_by), selectinload(Task.assignees))
-
-
-def check_title(title: str | None) -> str:
-    return clean_text(title, "title", "Title", min_len=1, max_len=TITLE_MAX)
-
-
-def check_description(description: str | None) -> str:
-    return clean_text(description, "description", "Description", min_len=0, max_len=DESCRIPTION_MAX)
 
 
 def check_status(status: str) -> str:
