@@ -7,12 +7,12 @@ column first locks the project row, so concurrent moves cannot interleave.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, bindparam, delete, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, delete, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
@@ -31,6 +31,7 @@ from ..models import (
     utcnow,
 )
 from . import projects
+from .cards import ASSIGNEES, TASKS, Card, build, fetch, select_cards
 from .common import (
     Page,
     check_description,
@@ -42,6 +43,8 @@ from .common import (
 )
 from .notifications import Outbox
 
+MEMBERSHIPS = Membership.__table__
+T = TypeVar("T")
 COMMENT_MAX = 10_000
 TASK_NOT_FOUND = "No such task."
 UNSET: Any = object()
@@ -57,31 +60,32 @@ class TaskFilter:
     overdue: bool | None = None
 
     def apply(self, query: Select, now: datetime) -> Select:
+        """The filters as conditions on a query of the tasks table."""
         if self.status is not None:
-            query = query.where(Task.status == self.status)
+            query = query.where(TASKS.c.status == self.status)
         if self.assignee is not None:
             query = query.where(
-                Task.id.in_(
-                    select(TaskAssignee.task_id).where(TaskAssignee.user_id == self.assignee)
+                TASKS.c.id.in_(
+                    select(ASSIGNEES.c.task_id).where(ASSIGNEES.c.user_id == self.assignee)
                 )
             )
         if self.q:
             pattern = like_pattern(self.q.lower())
             query = query.where(
                 or_(
-                    func.lower(Task.title).like(pattern, escape="\\"),
-                    func.lower(Task.description).like(pattern, escape="\\"),
+                    func.lower(TASKS.c.title).like(pattern, escape="\\"),
+                    func.lower(TASKS.c.description).like(pattern, escape="\\"),
                 )
             )
         if self.due_before is not None:
-            query = query.where(Task.due_date < self.due_before)
+            query = query.where(TASKS.c.due_date < self.due_before)
         if self.due_after is not None:
-            query = query.where(Task.due_date > self.due_after)
+            query = query.where(TASKS.c.due_date > self.due_after)
         if self.overdue is True:
-            query = query.where(Task.due_date < now, Task.status != "done")
+            query = query.where(TASKS.c.due_date < now, TASKS.c.status != "done")
         elif self.overdue is False:
             query = query.where(
-                or_(Task.due_date.is_(None), Task.due_date >= now, Task.status == "done")
+                or_(TASKS.c.due_date.is_(None), TASKS.c.due_date >= now, TASKS.c.status == "done")
             )
         return query
 
@@ -127,9 +131,9 @@ def _last_position(project_id: Any, status: str) -> Any:
     the planner knowing the table's statistics (PostgreSQL without ANALYZE would scan).
     """
     return (
-        select(Task.position)
-        .where(Task.project_id == project_id, Task.status == status)
-        .order_by(Task.position.desc())
+        select(TASKS.c.position)
+        .where(TASKS.c.project_id == project_id, TASKS.c.status == status)
+        .order_by(TASKS.c.position.desc())
         .limit(1)
         .scalar_subquery()
     )
@@ -184,7 +188,33 @@ def _visible(actor: User) -> Select:
     )
 
 
-def get_for_member(actor: User, task_id: uuid.UUID) -> Task:
+def _visible_cards(actor: User) -> Select:
+    """Cards of every project the actor is a member of."""
+    return select_cards().join(
+        MEMBERSHIPS,
+        and_(MEMBERSHIPS.c.project_id == TASKS.c.project_id, MEMBERSHIPS.c.user_id == actor.id),
+    )
+
+
+# Reads run on every request of every board and script: their statements are built once,
+# as building a statement and its cache key costs about as much as running it.
+_CARD_QUERY = (
+    select_cards()
+    .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == TASKS.c.project_id)
+    .where(TASKS.c.id == bindparam("task_id"), MEMBERSHIPS.c.user_id == bindparam("user_id"))
+)
+
+
+def get_for_member(actor: User, task_id: uuid.UUID) -> Card:
+    """The task as read, if the actor is a member of its project; NotFound otherwise."""
+    found = fetch(_CARD_QUERY, {"task_id": task_id, "user_id": actor.id})
+    if not found:
+        raise NotFound(TASK_NOT_FOUND)
+    return found[0]
+
+
+def _load(actor: User, task_id: uuid.UUID) -> Task:
+    """The task to change, if the actor is a member of its project; NotFound otherwise."""
     task = db.session.scalar(_visible(actor).where(Task.id == task_id).options(*_with_people()))
     if task is None:
         raise NotFound(TASK_NOT_FOUND)
@@ -199,49 +229,53 @@ def _check_visible(actor: User, task_id: uuid.UUID) -> None:
 
 
 def _page(
-    query: Select, offset: int, limit: int | None, options: tuple[Any, ...] | None = None
-) -> Page[Any]:
-    """One query for the page and its total (a window count), plus the loader options' own."""
+    query: Select,
+    offset: int,
+    limit: int | None,
+    items: Callable[[list[Row[Any]]], list[T]],
+) -> Page[T]:
+    """One query for the page and its total (a window count); `items` makes the rows objects."""
     counted = query.add_columns(func.count().over().label("total")).offset(offset)
     if limit is not None:
         counted = counted.limit(limit)
-    rows = db.session.execute(counted.options(*(_with_people() if options is None else options)))
-    rows = rows.all()
+    rows = db.session.execute(counted).all()
     if rows:
-        return Page([row[0] for row in rows], rows[0].total)
+        return Page(items(rows), rows[0].total)
     if offset == 0:
         return Page([], 0)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     return Page([], total or 0)
 
 
-# The board's list runs on every poll of every board: its statements are built once, as
-# building a statement and its cache key costs more than running it.
+def _entities(rows: list[Row[Any]]) -> list[Any]:
+    return [row[0] for row in rows]
+
+
 _SIZES_QUERY = select(
-    Membership.user_id, *(_last_position(bindparam("project_id"), s) for s in STATUSES)
+    MEMBERSHIPS.c.user_id, *(_last_position(bindparam("project_id"), s) for s in STATUSES)
 ).where(
-    Membership.project_id == bindparam("project_id"), Membership.user_id == bindparam("user_id")
+    MEMBERSHIPS.c.project_id == bindparam("project_id"),
+    MEMBERSHIPS.c.user_id == bindparam("user_id"),
 )
 # One position range per column, [lo, hi): plain equality and range conditions on the board
 # index, which every planner turns into index seeks (row-value comparisons are not as lucky).
 _RANGE_QUERY = (
-    select(Task)
+    select_cards()
     .where(
         or_(
             *(
                 # The project in every branch: SQLite seeks each branch only when it is.
                 and_(
-                    Task.project_id == bindparam("project_id"),
-                    Task.status == status,
-                    Task.position >= bindparam(f"lo_{status}"),
-                    Task.position < bindparam(f"hi_{status}"),
+                    TASKS.c.project_id == bindparam("project_id"),
+                    TASKS.c.status == status,
+                    TASKS.c.position >= bindparam(f"lo_{status}"),
+                    TASKS.c.position < bindparam(f"hi_{status}"),
                 )
                 for status in STATUSES
             )
         ),
     )
-    .order_by(Task.status, Task.position, Task.id)
-    .options(*_with_people())
+    .order_by(TASKS.c.status, TASKS.c.position, TASKS.c.id)
     .limit(bindparam("limit"))
 )
 
@@ -254,7 +288,7 @@ def _board_sizes(actor: User, project_id: uuid.UUID) -> list[int]:
     return [0 if last is None else last + 1 for last in row[1:]]
 
 
-def _board_page(actor: User, project_id: uuid.UUID, offset: int, limit: int | None) -> Page[Task]:
+def _board_page(actor: User, project_id: uuid.UUID, offset: int, limit: int | None) -> Page[Card]:
     """A page of the whole board, whatever its size, in a constant time.
 
     Positions are 0..n-1 in each column, so the column sizes give the total and turn the
@@ -272,7 +306,7 @@ def _board_page(actor: User, project_id: uuid.UUID, offset: int, limit: int | No
         lo, hi = max(offset - before, 0), min(end - before, size)
         params[f"lo_{status}"], params[f"hi_{status}"] = (lo, hi) if lo < hi else (0, 0)
         before += size
-    return Page(list(db.session.scalars(_RANGE_QUERY, params)), total)
+    return Page(fetch(_RANGE_QUERY, params), total)
 
 
 def list_for_project(
@@ -282,13 +316,13 @@ def list_for_project(
     *,
     offset: int = 0,
     limit: int | None = None,
-) -> Page[Task]:
+) -> Page[Card]:
     """The project's tasks in board order: by status, then position."""
     if filters == TaskFilter():
         return _board_page(actor, project_id, offset, limit)
     projects.get_for_member(actor, project_id, load=False)
-    query = filters.apply(select(Task).where(Task.project_id == project_id), utcnow())
-    return _page(query.order_by(Task.status, Task.position, Task.id), offset, limit)
+    query = filters.apply(select_cards().where(TASKS.c.project_id == project_id), utcnow())
+    return _page(query.order_by(TASKS.c.status, TASKS.c.position, TASKS.c.id), offset, limit, build)
 
 
 @dataclass(frozen=True)
@@ -334,13 +368,17 @@ def comment_counts(actor: User, project_id: uuid.UUID) -> dict[uuid.UUID, int]:
 
 def list_for_user(
     actor: User, filters: TaskFilter, *, offset: int = 0, limit: int | None = None
-) -> Page[Task]:
+) -> Page[Card]:
     """Tasks across every project of the actor: by status, then soonest due, then position."""
-    query = filters.apply(_visible(actor), utcnow())
+    query = filters.apply(_visible_cards(actor), utcnow())
     query = query.order_by(
-        Task.status, Task.due_date.is_(None), Task.due_date, Task.position, Task.id
+        TASKS.c.status,
+        TASKS.c.due_date.is_(None),
+        TASKS.c.due_date,
+        TASKS.c.position,
+        TASKS.c.id,
     )
-    return _page(query, offset, limit)
+    return _page(query, offset, limit, build)
 
 
 def create(
@@ -352,7 +390,7 @@ def create(
     status: str = "todo",
     assignee_ids: Iterable[uuid.UUID] = (),
     due_date: datetime | None = None,
-) -> Task:
+) -> Card:
     """Create a card at the end of its column."""
     projects.get_for_member(actor, project_id, load=False)
     title = check_title(title)
@@ -418,12 +456,12 @@ def update(
     assignee_ids: Iterable[uuid.UUID] | None = UNSET,
     due_date: datetime | None = UNSET,
     expected_version: int | None = None,
-) -> Task:
+) -> Card:
     """Change any of a card's fields; only the given ones change. `due_date=None` clears it.
 
     With `expected_version`, a card changed meanwhile is refused (PreconditionFailed).
     """
-    task = get_for_member(actor, task_id)
+    task = _load(actor, task_id)
     # Writers of one board go one at a time, and lock before they write anything.
     _lock_board(task.project_id)
     _reload(task)
@@ -505,7 +543,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def delete_task(actor: User, task_id: uuid.UUID, *, expected_version: int | None = None) -> None:
-    task = get_for_member(actor, task_id)
+    task = _load(actor, task_id)
     _lock_board(task.project_id)
     _reload(task)
     check_version(task.version, expected_version)
@@ -525,12 +563,12 @@ def list_comments(
     """Comments oldest first, as a conversation reads."""
     _check_visible(actor, task_id)
     query = select(Comment).where(Comment.task_id == task_id)
-    query = query.order_by(Comment.created_at, Comment.id)
-    return _page(query, offset, limit, (joinedload(Comment.author),))
+    query = query.order_by(Comment.created_at, Comment.id).options(joinedload(Comment.author))
+    return _page(query, offset, limit, _entities)
 
 
 def add_comment(actor: User, task_id: uuid.UUID, body: str) -> Comment:
-    task = get_for_member(actor, task_id)
+    task = _load(actor, task_id)
     body = clean_text(body, "body", "Comment", min_len=1, max_len=COMMENT_MAX)
     _lock_board(task.project_id)
     _reload(task)  # not deleted meanwhile
@@ -552,4 +590,5 @@ def list_activity(
     """The task's history, newest first."""
     _check_visible(actor, task_id)
     query = select(Activity).where(Activity.task_id == task_id).order_by(Activity.id.desc())
-    return _page(query, offset, limit, (joinedload(Activity.actor),))
+    query = query.options(joinedload(Activity.actor))
+    return _page(query, offset, limit, _entities)
