@@ -14,6 +14,7 @@ from marshmallow import fields, validate
 
 from ..models import SCOPES, STATUSES
 from ..services.common import is_plain
+from .dumping import plan_of
 
 UUID_RE = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 
@@ -57,6 +58,17 @@ class Schema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """marshmallow's dump, through the schema's plan (see `dumping`): the same output."""
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            plan = self._plan = plan_of(self) or False
+        if plan is False or obj is None:
+            return super().dump(obj, many=many)
+        if self.many if many is None else many:
+            return [plan(each) for each in obj]
+        return plan(obj)
 
 
 # People and tokens --------------------------------------------------------------------

@@ -1,0 +1,186 @@
+"""Response bodies through the schemas' plans are exactly what marshmallow would make."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import marshmallow as ma
+import pytest
+from marshmallow import fields
+
+from taskboard.api import schemas as s
+from taskboard.services.cards import Card, Person
+
+API = "/api/v1"
+RESPONSE_SCHEMAS = {
+    "UserSchema",
+    "MeSchema",
+    "TokenPairSchema",
+    "AcceptedSchema",
+    "PersonalTokenSchema",
+    "PersonalTokenCreatedSchema",
+    "ProjectSchema",
+    "TaskSchema",
+    "CommentSchema",
+    "ActivitySchema",
+}
+
+
+@pytest.fixture
+def compared(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Every dump of the API also made by marshmallow itself, and the two compared."""
+    seen: set[str] = set()
+    fast = s.Schema.dump
+
+    def both(self: s.Schema, obj: Any, *, many: bool | None = None) -> Any:
+        mine = fast(self, obj, many=many)
+        theirs = ma.Schema.dump(self, obj, many=many)
+        assert mine == theirs, type(self).__name__
+        seen.add(type(self).__name__)
+        return mine
+
+    monkeypatch.setattr(s.Schema, "dump", both)
+    return seen
+
+
+def test_every_response_of_an_api_walk_matches_marshmallow(compared, alice, bob):
+    me = alice.patch(f"{API}/users/me", json={"name": "Alice Ä. 名前", "notifications": False})
+    assert me.status_code == 200
+    made = alice.post(f"{API}/users/me/tokens", json={"name": "ci", "scope": "read"})
+    assert made.status_code == 201
+    assert (
+        alice.post(
+            f"{API}/users/me/tokens", json={"name": "cron", "scope": "write", "expires_in_days": 3}
+        ).status_code
+        == 201
+    )
+    assert alice.get(f"{API}/users/me/tokens").status_code == 200
+    assert alice.post(f"{API}/auth/password-reset", json={"email": alice.email}).status_code == 202
+    project = alice.create_project("Launch", description="")
+    alice.add_member(project["id"], bob)
+    assert alice.get(f"{API}/projects/{project['id']}").status_code == 200
+    assert alice.get(f"{API}/projects").status_code == 200
+    assert alice.get(f"{API}/projects/{project['id']}/members").status_code == 200
+    due = datetime(2030, 5, 6, 7, 8, 9, 123456, tzinfo=timezone(timedelta(hours=5))).isoformat()
+    task = alice.create_task(
+        project["id"], "Ship <it>", assignee_ids=[alice.id, bob.id], due_date=due
+    )
+    alice.create_task(project["id"], "No one's", status="done")
+    url = f"{API}/tasks/{task['id']}"
+    assert alice.patch(url, json={"status": "in_progress", "due_date": None}).status_code == 200
+    assert alice.post(f"{url}/comments", json={"body": "Looks *good*"}).status_code == 201
+    for path in (
+        url,
+        f"{url}/comments",
+        f"{url}/activity",
+        f"{API}/projects/{project['id']}/tasks",
+        f"{API}/projects/{project['id']}/tasks?status=done",
+        f"{API}/tasks?assignee=me",
+        f"{API}/users/me",
+    ):
+        assert alice.get(path).status_code == 200, path
+    refreshed = alice.client.post(
+        f"{API}/auth/tokens/refresh", json={"refresh_token": alice.refresh_token}
+    )
+    assert refreshed.status_code == 201
+    assert compared >= RESPONSE_SCHEMAS
+
+
+def _card(**changes: Any) -> Card:
+    now = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    person = Person(uuid.uuid4(), "a@example.com", "Ann")
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "project_id": uuid.uuid4(),
+        "title": "T",
+        "description": "",
+        "status": "todo",
+        "position": 0,
+        "due_date": None,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+        "created_by": person,
+        "assignees": [person, Person(uuid.uuid4(), "b@example.com", "Ünal")],
+    }
+    values.update(changes)
+    return Card(**values)
+
+
+@pytest.mark.parametrize(
+    "card",
+    [
+        _card(),
+        _card(assignees=[], due_date=datetime(2030, 1, 1, tzinfo=UTC)),
+        _card(title="x" * 255, description="line\nline\u2028\U0001f600", position=10**9),
+    ],
+)
+def test_cards_dump_as_marshmallow_dumps_them(card):
+    schema = s.TaskSchema()
+    assert schema.dump(card) == ma.Schema.dump(schema, card)
+    many = ma.Schema.dump(schema, [card, card], many=True)
+    assert s.TaskSchema(many=True).dump([card, card]) == many
+
+
+@dataclass
+class Thing:
+    name: Any
+    count: Any
+    when: Any
+    flag: Any
+    inner: Any
+    tags: Any
+
+
+class InnerSchema(s.Schema):
+    name = fields.String()
+
+
+class OddSchema(s.Schema):
+    """Fields the plans do not convert themselves, and the options that change a field."""
+
+    renamed = fields.String(attribute="name", data_key="label")
+    count = fields.Integer(as_string=True)
+    when = fields.DateTime(format="%Y")
+    when_iso = fields.DateTime(attribute="when", dump_only=True)
+    flag = fields.Boolean()
+    inner = fields.Nested(InnerSchema, only=("name",))
+    inner_name = fields.String(attribute="inner.name", dump_only=True)
+    tags = fields.List(fields.String())
+    missing_one = fields.String()
+    defaulted = fields.String(dump_default="d")
+    computed = fields.Method("compute")
+    constant = fields.Constant(7)
+
+    def compute(self, obj: Any) -> str:
+        return f"{self.get_attribute(obj, 'count', None)}!"
+
+
+@pytest.mark.parametrize(
+    "thing",
+    [
+        Thing("a", 3, datetime(2020, 1, 1, tzinfo=UTC), True, Thing("b", 0, None, 0, None, []), []),
+        Thing(b"bytes", 0, None, None, None, None),
+        Thing("c", 1.0, datetime(2020, 1, 1), "yes", None, ["x", None]),
+    ],
+)
+def test_odd_fields_fall_back_to_marshmallow(thing):
+    schema = OddSchema()
+    assert schema.dump(thing) == ma.Schema.dump(schema, thing)
+    assert OddSchema(many=True).dump([thing]) == ma.Schema.dump(schema, [thing], many=True)
+    as_dict = {"name": "d", "count": 1, "when": None, "flag": False, "inner": None, "tags": []}
+    assert schema.dump(as_dict) == ma.Schema.dump(schema, as_dict)
+
+
+def test_schemas_with_hooks_are_dumped_by_marshmallow():
+    class Hooked(s.Schema):
+        name = fields.String()
+
+        @ma.post_dump
+        def shout(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+            return {"name": data["name"].upper()}
+
+    assert Hooked().dump(Thing("a", 0, None, None, None, None)) == {"name": "A"}
