@@ -9,9 +9,11 @@ from typing import Any
 
 import marshmallow as ma
 import pytest
+from flask_smorest.pagination import PaginationMixin
 from marshmallow import fields
 
 from taskboard.api import schemas as s
+from taskboard.api.base import Blueprint
 from taskboard.services.cards import Card, Person
 
 API = "/api/v1"
@@ -184,3 +186,11 @@ def test_schemas_with_hooks_are_dumped_by_marshmallow():
             return {"name": data["name"].upper()}
 
     assert Hooked().dump(Thing("a", 0, None, None, None, None)) == {"name": "A"}
+
+
+@pytest.mark.parametrize("count", [0, 1, 49, 50, 51, 1000])
+@pytest.mark.parametrize("page", [1, 2, 20, 21, 1_000_000])
+@pytest.mark.parametrize("size", [1, 50, 100])
+def test_pagination_header_is_flask_smorests(page, size, count):
+    ours = Blueprint._make_pagination_metadata(page, size, count)
+    assert ours == PaginationMixin._make_pagination_metadata(page, size, count)

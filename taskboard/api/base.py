@@ -73,6 +73,10 @@ class PaginationQuerySchema(ma.Schema):
         return PaginationParameters(**data)
 
 
+# Parsing the query with one instance: making a schema copies all its fields.
+PAGINATION_QUERY = PaginationQuerySchema()
+
+
 def error_payload(code: int, message: str | None = None, errors: Any = None) -> dict[str, Any]:
     """flask-smorest's error shape: {code, status, message?, errors?}."""
     payload: dict[str, Any] = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error")}
@@ -103,7 +107,7 @@ class Blueprint(SmorestBlueprint):
             @wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 page_params = self.PAGINATION_ARGUMENTS_PARSER.parse(
-                    PaginationQuerySchema(), request, location="query"
+                    PAGINATION_QUERY, request, location="query"
                 )
                 kwargs["pagination_parameters"] = page_params
                 items = func(*args, **kwargs)
@@ -118,6 +122,23 @@ class Blueprint(SmorestBlueprint):
             return wrapper
 
         return decorator
+
+    @staticmethod
+    def _make_pagination_metadata(page: int, page_size: int, item_count: int) -> dict[str, int]:
+        """flask-smorest's X-Pagination object (PaginationMetadataSchema, which documents it),
+        made directly: flask-smorest builds a new schema instance for it on every request."""
+        if item_count == 0:
+            return {"total": 0, "total_pages": 0}
+        last_page = (item_count - 1) // page_size + 1
+        meta = {"total": item_count, "total_pages": last_page, "first_page": 1}
+        meta["last_page"] = last_page
+        if page <= last_page:
+            meta["page"] = page
+            if page > 1:
+                meta["previous_page"] = page - 1
+            if page < last_page:
+                meta["next_page"] = page + 1
+        return meta
 
     def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
         """X-Pagination carries a JSON object: documented as such, not as a plain header."""
