@@ -196,7 +196,6 @@ STATIC: dict[str, Any] = {
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/api",
     "OPENAPI_JSON_PATH": "openapi.json",
-    "JSON_SORT_KEYS": False,
     "PASSWORD_HASH_METHOD": "scrypt",
     # Whether mail goes to SMTP or to the outbox folder is decided by MAIL_SERVER alone,
     # not by Flask's TESTING flag (which Flask-Mail would otherwise read as "suppress").

@@ -6,8 +6,13 @@ import logging
 import re
 import sys
 import time
+from typing import Any
 
+import orjson
 from flask import Flask, Response, g, request
+from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger("taskboard.request")
@@ -30,6 +35,11 @@ def loggable_path(path: str) -> str:
 
 
 def _configure_logging(app: Flask) -> None:
+    # Every request logs a line: skip what the format never prints (the caller's file and
+    # line, found by walking the stack; thread and process names), as the logging HOWTO's
+    # "Optimization" section suggests.
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
     if not any(getattr(h, "_taskboard", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stdout)
@@ -43,12 +53,21 @@ def _start_timer() -> None:
     g.request_started = time.perf_counter()
 
 
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
 def _finish(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", g.get("csp", CSP))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
+    present = {name.lower() for name, _ in headers.items()}
+    if "content-security-policy" not in present:
+        headers["Content-Security-Policy"] = g.get("csp", CSP)
+    for name, value in SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers[name] = value
     started = g.get("request_started")
     elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
     log.info(
@@ -61,6 +80,46 @@ def _finish(response: Response) -> Response:
     return response
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with its signer made once per set of keys.
+
+    Flask builds the signer on every request, whether or not a cookie came with it.
+    """
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        signer = self._signers.get(keys, False)
+        if signer is False:
+            signer = self._signers[keys] = super().get_signing_serializer(app)
+        return signer
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, encoded by orjson: the same documents, in a fraction of the time.
+
+    Types orjson would write its own way (dates, dataclasses) go through Flask's `default`
+    as before; keys keep the schemas' order. Anything orjson refuses (an integer beyond 64
+    bits, text that is not UTF-8) is encoded by the standard library, as before.
+    """
+
+    sort_keys = False
+    OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+    OPTIONS |= orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        if self.compact is False or (self.compact is None and self._app.debug):
+            return super().response(*args, **kwargs)  # indented for people
+        obj = self._prepare_response_obj(args, kwargs)
+        try:
+            body = orjson.dumps(obj, default=self.default, option=self.OPTIONS) + b"\n"
+        except orjson.JSONEncodeError:
+            return super().response(*args, **kwargs)
+        return self._app.response_class(body, mimetype=self.mimetype)
+
+
 def _trust_proxies(app: Flask) -> None:
     """Believe X-Forwarded-* only from the configured number of proxies, and only then."""
     hops = app.config.get("TRUSTED_PROXIES", 0)
@@ -71,6 +130,8 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.json = JSONProvider(app)
+    app.session_interface = SessionInterface()
     _configure_logging(app)
     _trust_proxies(app)
     app.before_request(_start_timer)

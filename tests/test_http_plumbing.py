@@ -1,0 +1,90 @@
+"""Per-request plumbing: JSON encoding, the cookie session's signer, security headers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask, jsonify, session
+from flask.json.provider import DefaultJSONProvider
+
+from taskboard.http import JSONProvider, SessionInterface
+
+
+@pytest.fixture
+def bare_app() -> Flask:
+    app = Flask(__name__)
+    app.secret_key = "k" * 40
+    app.json = JSONProvider(app)
+    app.session_interface = SessionInterface()
+    return app
+
+
+@dataclass
+class Point:
+    x: int
+    when: datetime
+
+
+def test_json_is_what_flask_would_encode(bare_app):
+    value = {
+        "text": "Zoë <b>&</b> 名前 \u2028 😀",
+        "id": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "point": Point(1, datetime(2026, 1, 2, tzinfo=UTC)),
+        "nested": [{"b": 1, "a": None, "3": True}],
+    }
+    with bare_app.app_context():
+        body = jsonify(value).get_data()
+    expected = DefaultJSONProvider(bare_app).dumps(value)
+    assert json.loads(body) == json.loads(expected)
+    assert list(json.loads(body)) == list(value)  # the order the code gave, not sorted
+
+
+def test_what_orjson_refuses_is_encoded_by_the_standard_library(bare_app):
+    with bare_app.app_context():
+        resp = jsonify({"big": 2**70, "lone": "\ud800"})
+    assert json.loads(resp.get_data()) == {"big": 2**70, "lone": "\ud800"}
+    assert resp.mimetype == "application/json"
+
+
+def test_session_signer_is_reused_and_follows_the_key(bare_app):
+    interface = bare_app.session_interface
+    first = interface.get_signing_serializer(bare_app)
+    assert interface.get_signing_serializer(bare_app) is first
+    bare_app.secret_key = "other" * 10
+    assert interface.get_signing_serializer(bare_app) is not first
+
+
+def test_a_cookie_signed_with_an_old_key_is_refused(bare_app):
+    @bare_app.get("/set")
+    def set_value() -> str:
+        session["who"] = "ann"
+        return "ok"
+
+    @bare_app.get("/get")
+    def get_value() -> str:
+        return session.get("who", "nobody")
+
+    client = bare_app.test_client()
+    client.get("/set")
+    assert client.get("/get").text == "ann"
+    bare_app.secret_key = "rotated" * 10
+    assert client.get("/get").text == "nobody"
+
+
+def test_security_headers_on_api_pages_and_errors(client, alice):
+    for resp in (
+        alice.get("/api/v1/projects"),
+        client.get("/login"),
+        client.get("/api/v1/nope"),
+        client.get("/api/docs"),
+    ):
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert resp.headers["Referrer-Policy"] == "same-origin"
+        assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+        assert len(resp.headers.getlist("Content-Security-Policy")) == 1
