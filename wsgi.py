@@ -1,5 +1,6 @@
 """The entry point: `waitress-serve wsgi:app`, `flask --app wsgi …`, `huey_consumer wsgi.huey`."""
 
+import gc
 import sys
 
 from taskboard import create_app
@@ -11,5 +12,14 @@ try:
 except ConfigError as exc:
     # One readable line for the operator instead of a traceback from waitress or flask.
     sys.exit(f"Taskboard cannot start: {exc}")
+
+# What starting made (modules, the app, SQLAlchemy's mappers) lives as long as the process.
+# Left to the collector, every full collection walked it all: ~150,000 objects, tens of
+# milliseconds with every request thread stopped, which set the API's p99 latency. Frozen,
+# collections see only what requests make; and they run less often, as most of that is
+# freed by reference counting anyway.
+gc.collect()
+gc.freeze()
+gc.set_threshold(50_000, 50, 100)
 
 __all__ = ["app", "huey"]
