@@ -73,3 +73,35 @@ def test_one_task_costs_a_constant_few_queries(alice, team, count_queries):
     tid = fill(alice, team, 1)
     n, statements = queries(count_queries, alice, f"{API}/tasks/{tid}")
     assert n <= 4, statements
+
+
+# PostgreSQL only: SQLite starts no transaction for reads in the first place.
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+def test_reads_run_without_a_transaction_and_writes_within_one(app, alice, team):
+    """On PostgreSQL a GET needs no BEGIN/ROLLBACK round trips (each statement of a
+    READ COMMITTED transaction has its own snapshot anyway); writes stay atomic, also on a
+    connection a GET used before."""
+    import sqlalchemy as sa
+
+    from taskboard.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append((statement.split()[0], conn.connection.dbapi_connection.autocommit))
+
+    tid = fill(alice, team, 1)
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        for path in (f"/tasks/{tid}", f"/projects/{team['pid']}/tasks", "/projects"):
+            assert alice.get(API + path).status_code == 200
+        reads, seen[:] = list(seen), []
+        assert alice.patch(f"{API}/tasks/{tid}", json={"title": "changed"}).status_code == 200
+        writes = list(seen)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert reads and all(autocommit for _, autocommit in reads), reads
+    assert any(verb == "UPDATE" for verb, _ in writes)
+    assert not any(autocommit for _, autocommit in writes), writes

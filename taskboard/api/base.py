@@ -22,6 +22,7 @@ from ..services import tokens
 from ..services.common import is_plain
 from ..services.tokens import Principal
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100
 PAGE_MAX = 1_000_000
@@ -209,7 +210,7 @@ class Blueprint(SmorestBlueprint):
                 if principal.personal is not None:
                     if not personal:
                         raise Forbidden("Personal tokens cannot do this; log in with a password.")
-                    if request.method not in ("GET", "HEAD", "OPTIONS") and not principal.can_write:
+                    if request.method not in SAFE_METHODS and not principal.can_write:
                         raise Forbidden("This token has the read scope only.")
                 return func(*args, **kwargs)
 
