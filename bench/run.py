@@ -452,6 +452,7 @@ def bench_size(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     app = start_waitress(f"taskboard-{kind}-{size}", "wsgi:app", env, workdir)
     bare = start_waitress(f"bare-{kind}-{size}", "bench.bare:app", env, workdir)
+    floor = start_waitress(f"flask-{kind}-{size}", "bench.floor:app", env, workdir)
     rows: list[dict[str, Any]] = []
     extra: dict[str, Any] = {}
     try:
@@ -481,10 +482,12 @@ def bench_size(
             return row
 
         reads = read_scenarios(app.url, token, pid, total)
-        # Each pair back to back, so a busy neighbour on the machine hits both alike.
+        # Each pair back to back, so a busy neighbour on the machine hits both alike; then
+        # the bare SQL through Flask (bench/floor.py): what the framework alone costs.
         for scenario in reads:
             measure(app, scenario)
             measure(bare, scenario)
+            measure(floor, scenario)
         cookie, why = session_cookie(app.url)
         if cookie is None:
             extra["board"] = {"skipped": why}
@@ -503,6 +506,7 @@ def bench_size(
     finally:
         app.stop()
         bare.stop()
+        floor.stop()
     return rows, extra
 
 
@@ -666,18 +670,20 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     print()
     print(
         f"{'database':10} {'tasks':>7} {'scenario':34} {'req/s':>8} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'bare req/s':>10} {'ratio':>6} {'peak MB':>7}"
+        f"{'p99 ms':>7} {'bare req/s':>10} {'ratio':>6} {'flask/bare':>10} {'peak MB':>7}"
     )
     for (kind, size, server, scenario), row in found.items():
         if server != "taskboard":
             continue
         bare = found.get((kind, size, "bare", scenario))
+        floor = found.get((kind, size, "flask", scenario))
         bare_rps = f"{bare['rps']:.0f}" if bare else "-"
         ratio = f"{row['rps'] / bare['rps']:.2f}" if bare else "-"
+        floor_ratio = f"{floor['rps'] / bare['rps']:.2f}" if bare and floor else "-"
         print(
             f"{kind:10} {row['tasks']:>7} {row['label']:34} {row['rps']:8.0f} "
             f"{row['p50_ms']:7.1f} {row['p99_ms']:7.1f} {bare_rps:>10} {ratio:>6} "
-            f"{row.get('peak_rss_mb', 0):7.0f}"
+            f"{floor_ratio:>10} {row.get('peak_rss_mb', 0):7.0f}"
         )
 
 

@@ -1,4 +1,5 @@
-"""The benchmark's ceiling is fair: bench/bare.py answers exactly what the API answers.
+"""The benchmark's ceiling is fair: bench/bare.py (and bench/floor.py, the same through
+Flask) answer exactly what the API answers.
 
 A smoke check of the harness's pieces, not a timing: a seeded database served by waitress,
 and the bare app called on the same database and token (no wrk, no load).
@@ -16,7 +17,7 @@ import pytest
 from servers import ROOT, app_env, flask, live_server
 
 sys.path.insert(0, str(ROOT))
-from bench import bare
+from bench import bare, floor
 
 
 def call_bare(db: bare.Database, path: str, token: str) -> tuple[str, dict[str, str], Any]:
@@ -61,12 +62,22 @@ def test_bare_ceiling_answers_what_the_api_answers(database_url: str, tmp_path: 
         paths = [f"/api/v1/projects/{pid}/tasks?per_page=50&page={n}" for n in (1, 2, 3, 4)]
         first = server.request("GET", paths[0], token=token).json
         paths.append(f"/api/v1/tasks/{first[0]['id']}")
+        flask_floor = floor.app.test_client()
         for path in paths:
             expected = server.request("GET", path, token=token)
             status, headers, body = call_bare(db, path, token)
             assert (status[:3], body) == ("200", expected.json), path
+            saved, bare.DB = bare.DB, db
+            try:
+                through_flask = flask_floor.get(path, headers={"Authorization": f"Bearer {token}"})
+            finally:
+                bare.DB = saved
+            assert (through_flask.status_code, through_flask.json) == (200, expected.json), path
             if "X-Pagination" in expected.headers:
                 assert json.loads(headers["X-Pagination"]) == json.loads(
+                    expected.headers["X-Pagination"]
+                )
+                assert json.loads(through_flask.headers["X-Pagination"]) == json.loads(
                     expected.headers["X-Pagination"]
                 )
         assert call_bare(db, paths[0], "tba_forged")[0].startswith("401")

@@ -1,0 +1,138 @@
+"""Where a request's time goes: the app and the bare ceiling called in-process, profiled.
+
+    .venv/bin/python bench/costs.py                      # median ms per request, both apps
+    .venv/bin/python bench/costs.py --profile list       # pyinstrument tree of the list
+    .venv/bin/python bench/costs.py --cprofile get       # cProfile, by own time
+    .venv/bin/python bench/costs.py --database postgresql
+
+No server and no sockets: each request is a WSGI call with a prepared environ, so the
+numbers are the application's own cost (what waitress adds is the same for both apps).
+The database is seeded once with `flask demo seed --tasks N` and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import EMAIL, PASSWORD, app_env, database, flask, settle  # noqa: E402
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
+
+
+def caller(headers: dict[str, str]) -> Callable[[WsgiApp, str], tuple[str, bytes]]:
+    """call(app, path) -> (status, body), with environs built once per path."""
+    from werkzeug.test import EnvironBuilder
+
+    environs: dict[str, dict[str, Any]] = {}
+
+    def call(wsgi_app: WsgiApp, path: str) -> tuple[str, bytes]:
+        if path not in environs:
+            environs[path] = EnvironBuilder(path=path, headers=headers).get_environ()
+        status: list[str] = []
+        body = b"".join(wsgi_app(dict(environs[path]), lambda s, h, e=None: status.append(s)))
+        return status[0], body
+
+    return call
+
+
+def median_ms(call: Callable[[], Any], n: int) -> float:
+    for _ in range(20):
+        call()
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("-n", type=int, default=500, help="requests per measurement")
+    parser.add_argument("--profile", choices=["list", "get"], help="pyinstrument tree")
+    parser.add_argument("--cprofile", choices=["list", "get"], help="cProfile by own time")
+    args = parser.parse_args(argv)
+
+    with (
+        tempfile.TemporaryDirectory(prefix="taskboard-profile-") as tmp,
+        database(args.database, Path(tmp)) as url,
+    ):
+        env = app_env(url, Path(tmp) / "instance")
+        flask(["db", "upgrade"], env)
+        flask(["demo", "seed", "--tasks", str(args.tasks)], env)
+        settle(url)
+        os.environ.update(env)
+        import logging
+
+        import wsgi
+        from bench import bare
+
+        logging.getLogger("taskboard.request").setLevel(logging.WARNING)
+        bare.DB = bare.Database(url)
+        client = wsgi.app.test_client()
+        token = client.post(
+            "/api/v1/auth/tokens", json={"email": EMAIL, "password": PASSWORD}
+        ).json["access_token"]
+        call = caller({"Authorization": f"Bearer {token}"})
+        projects = client.get(
+            "/api/v1/projects?per_page=100", headers={"Authorization": f"Bearer {token}"}
+        ).json
+        pid = next(p["id"] for p in projects if p["title"] == "Benchmark")
+        first = call(wsgi.app, f"/api/v1/projects/{pid}/tasks?per_page=1")[1]
+        tid = first.split(b'"id":"', 1)[1].split(b'"', 1)[0].decode()
+        paths = {
+            "list": f"/api/v1/projects/{pid}/tasks?per_page=50&page=2",
+            "get": f"/api/v1/tasks/{tid}",
+        }
+        for name, path in paths.items():
+            mine, theirs = call(wsgi.app, path), call(bare.app, path)
+            if mine[0] != "200 OK" or theirs[0] != "200 OK":
+                raise SystemExit(f"{name}: {mine[0]} / {theirs[0]}")
+
+        if args.profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.0002)
+            with profiler:
+                for _ in range(args.n):
+                    call(wsgi.app, paths[args.profile])
+            print(profiler.output_text(color=False))
+        elif args.cprofile:
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(args.n):
+                call(wsgi.app, paths[args.cprofile])
+            profile.disable()
+            pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+        else:
+            for name, path in paths.items():
+                app_ms = median_ms(lambda p=path: call(wsgi.app, p), args.n)
+                bare_ms = median_ms(lambda p=path: call(bare.app, p), args.n)
+                print(
+                    f"{args.database:10s} {name:5s} taskboard {app_ms:6.3f} ms  "
+                    f"bare {bare_ms:6.3f} ms  ({app_ms / bare_ms:4.1f}x)"
+                )
+        from taskboard.extensions import db
+
+        with wsgi.app.app_context():
+            db.engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
