@@ -89,7 +89,6 @@ _CARD_COLUMNS = (
     USERS.c.email,
     USERS.c.name,
 )
-_WIDTH = len(_CARD_COLUMNS)
 
 # Built once: building a statement and its cache key costs about as much as running it.
 _ASSIGNEES_QUERY = (
