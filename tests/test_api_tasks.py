@@ -137,6 +137,22 @@ def test_duplicate_assignee_ids_count_once(alice, project):
     assert [a["id"] for a in task["assignees"]] == [alice.id]
 
 
+def test_assignees_read_alike_by_name_in_every_answer(alice, bob, carol, project):
+    """One task (a single statement) and lists (assignees fetched per page) agree."""
+    alice.add_member(project["id"], carol)
+    ids = [carol.id, alice.id, bob.id]  # Carol Chen, Alice Adams, Bob Brown
+    task = alice.create_task(project["id"], assignee_ids=ids)
+    alice.create_task(project["id"], "unassigned")
+    by_name = ["Alice Adams", "Bob Brown", "Carol Chen"]
+    assert [a["name"] for a in task["assignees"]] == by_name
+    single = alice.get(f"{API}/tasks/{task['id']}").json
+    listed = alice.get(f"{API}/projects/{project['id']}/tasks").json
+    mine = alice.get(f"{API}/tasks?assignee=me").json
+    assert single == listed[0] == mine[0] == task
+    assert listed[1]["assignees"] == []
+    assert alice.get(f"{API}/tasks/{listed[1]['id']}").json["assignees"] == []
+
+
 def test_stranger_cannot_see_or_touch_a_task(alice, carol, project, app):
     task = alice.create_task(project["id"])
     tid = task["id"]

@@ -130,6 +130,35 @@ def build(rows: Sequence[Sequence[Any]]) -> list[Card]:
     return cards
 
 
+_ASSIGNED = USERS.alias("assigned")
+
+
+def select_card_with_assignees() -> Select:
+    """SELECT of one card per row and assignee (a row with NULLs for none): a single card
+    in one statement. `fetch_one` reads it."""
+    return (
+        select_cards(_raw(_ASSIGNED.c.id), _ASSIGNED.c.email, _ASSIGNED.c.name)
+        .outerjoin(ASSIGNEES, ASSIGNEES.c.task_id == TASKS.c.id)
+        .outerjoin(_ASSIGNED, _ASSIGNED.c.id == ASSIGNEES.c.user_id)
+        .order_by(_ASSIGNED.c.name, _ASSIGNED.c.id)
+    )
+
+
+def fetch_one(query: Select, params: dict[str, Any]) -> Card | None:
+    """Run a `select_card_with_assignees()` query narrowed to one task; None if no row."""
+    rows = db.session.execute(query, params).all()
+    if not rows:
+        return None
+    row = rows[0]
+    return Card(
+        _uuid(row[0]),
+        _uuid(row[1]),
+        *row[2:10],
+        created_by=Person(_uuid(row[10]), row[11], row[12]),
+        assignees=[Person(_uuid(r[13]), r[14], r[15]) for r in rows if r[13] is not None],
+    )
+
+
 def fetch(query: Select, params: dict[str, Any] | None = None) -> list[Card]:
     """Run a `select_cards()` query; the cards in its order."""
     return build(db.session.execute(query, params or {}).all())

@@ -31,7 +31,16 @@ from ..models import (
     utcnow,
 )
 from . import projects
-from .cards import ASSIGNEES, TASKS, Card, build, fetch, select_cards
+from .cards import (
+    ASSIGNEES,
+    TASKS,
+    Card,
+    build,
+    fetch,
+    fetch_one,
+    select_card_with_assignees,
+    select_cards,
+)
 from .common import (
     Page,
     check_description,
@@ -199,7 +208,7 @@ def _visible_cards(actor: User) -> Select:
 # Reads run on every request of every board and script: their statements are built once,
 # as building a statement and its cache key costs about as much as running it.
 _CARD_QUERY = (
-    select_cards()
+    select_card_with_assignees()
     .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == TASKS.c.project_id)
     .where(TASKS.c.id == bindparam("task_id"), MEMBERSHIPS.c.user_id == bindparam("user_id"))
 )
@@ -207,10 +216,10 @@ _CARD_QUERY = (
 
 def get_for_member(actor: User, task_id: uuid.UUID) -> Card:
     """The task as read, if the actor is a member of its project; NotFound otherwise."""
-    found = fetch(_CARD_QUERY, {"task_id": task_id, "user_id": actor.id})
-    if not found:
+    card = fetch_one(_CARD_QUERY, {"task_id": task_id, "user_id": actor.id})
+    if card is None:
         raise NotFound(TASK_NOT_FOUND)
-    return found[0]
+    return card
 
 
 def _load(actor: User, task_id: uuid.UUID) -> Task:
