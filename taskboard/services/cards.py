@@ -3,9 +3,9 @@
 The board's list and a single task are the reads every client repeats (the pages poll,
 scripts page through boards). Building ORM entities for them — identity map, instrumented
 attributes, loader strategies — cost more than running their queries, so reads select
-columns and build `Card`s; writes still load and change ORM `Task`s. Every read is two
-statements whatever the page size: the cards with their creators, then all their
-assignees at once.
+columns and build `Card`s; writes still load and change ORM `Task`s. A page of cards is
+two statements whatever its size (the cards with their creators, then all their
+assignees at once); a single card is one (its assignees outer-joined).
 """
 
 from __future__ import annotations
