@@ -115,19 +115,18 @@ def build(rows: Sequence[Sequence[Any]]) -> list[Card]:
         _ASSIGNEES_QUERY, {"task_ids": [_uuid(row[0]) for row in rows]}
     ):
         assignees.setdefault(_uuid(task_id), []).append(Person(_uuid(user_id), email, name))
-    cards = []
-    for row in rows:
-        task_id = _uuid(row[0])
-        cards.append(
-            Card(
-                task_id,
-                _uuid(row[1]),
-                *row[2:10],
-                created_by=Person(_uuid(row[10]), row[11], row[12]),
-                assignees=assignees.get(task_id, []),
-            )
-        )
-    return cards
+    return [_card(row, assignees.get(_uuid(row[0]), [])) for row in rows]
+
+
+def _card(row: Sequence[Any], assignees: list[Person]) -> Card:
+    """A card from the first columns of a `select_cards()` row."""
+    return Card(
+        _uuid(row[0]),
+        _uuid(row[1]),
+        *row[2:10],
+        created_by=Person(_uuid(row[10]), row[11], row[12]),
+        assignees=assignees,
+    )
 
 
 _ASSIGNED = USERS.alias("assigned")
@@ -149,14 +148,7 @@ def fetch_one(query: Select, params: dict[str, Any]) -> Card | None:
     rows = db.session.execute(query, params).all()
     if not rows:
         return None
-    row = rows[0]
-    return Card(
-        _uuid(row[0]),
-        _uuid(row[1]),
-        *row[2:10],
-        created_by=Person(_uuid(row[10]), row[11], row[12]),
-        assignees=[Person(_uuid(r[13]), r[14], r[15]) for r in rows if r[13] is not None],
-    )
+    return _card(rows[0], [Person(_uuid(r[13]), r[14], r[15]) for r in rows if r[13] is not None])
 
 
 def fetch(query: Select, params: dict[str, Any] | None = None) -> list[Card]:
