@@ -20,18 +20,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_reads_without_transaction)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+        if engine.dialect.name == "postgresql":
+            app.before_request(_reads_without_transaction)
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _reads_without_transaction() -> None:
-    """On PostgreSQL, run a GET's statements outside a transaction.
+    """Run a GET's statements outside a transaction (registered on PostgreSQL only).
 
     GETs only read (the one write a GET can make, a personal token's last use, is a
     single statement). Under READ COMMITTED every statement sees its own snapshot whether
@@ -43,5 +44,5 @@ def _reads_without_transaction() -> None:
     if request.method not in SAFE_METHODS or request.endpoint in (None, "static"):
         return
     session = db.session()
-    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+    if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -16,13 +16,13 @@ from flask_smorest.error_handler import ErrorSchema
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from werkzeug.http import HTTP_STATUS_CODES
 
+from ..database import SAFE_METHODS
 from ..errors import DomainError, Forbidden, Unauthorized
 from ..models import User
 from ..services import tokens
 from ..services.common import is_plain
 from ..services.tokens import Principal
 
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100
 PAGE_MAX = 1_000_000

@@ -7,8 +7,9 @@ from typing import Any
 
 from flask.views import MethodView
 
-from ..models import Activity, Comment, Task
+from ..models import Activity, Comment
 from ..services import tasks
+from ..services.cards import Card
 from ..services.tasks import TaskFilter
 from . import schemas as s
 from .base import ETAG, Blueprint, current_user, expected_version, paged, tagged
@@ -32,7 +33,7 @@ class ProjectTasks(MethodView):
     @blp.errors(404)
     def get(
         self, query: dict[str, Any], project_id: uuid.UUID, pagination_parameters: Any
-    ) -> list[Task]:
+    ) -> list[Card]:
         """The project's tasks, by status then position"""
         return paged(
             pagination_parameters,
@@ -57,7 +58,7 @@ class MyTasks(MethodView):
     @blp.arguments(s.TaskQuerySchema, location="query")
     @blp.response(200, s.TaskSchema(many=True))
     @blp.paginate()
-    def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[Task]:
+    def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[Card]:
         """Tasks across the caller's projects (`assignee=me` for the caller's own)"""
         return paged(pagination_parameters, tasks.list_for_user, current_user(), task_filter(query))
 

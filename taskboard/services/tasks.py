@@ -99,10 +99,6 @@ class TaskFilter:
         return query
 
 
-def _with_people() -> tuple:
-    return (joinedload(Task.created_by), selectinload(Task.assignees))
-
-
 def check_status(status: str) -> str:
     if status not in STATUSES:
         raise Invalid(f"Status must be one of: {', '.join(STATUSES)}.", field="status")
@@ -224,7 +220,9 @@ def get_for_member(actor: User, task_id: uuid.UUID) -> Card:
 
 def _load(actor: User, task_id: uuid.UUID) -> Task:
     """The task to change, if the actor is a member of its project; NotFound otherwise."""
-    task = db.session.scalar(_visible(actor).where(Task.id == task_id).options(*_with_people()))
+    # The assignees, for reassigning and for notifying them; what a read shows is a Card.
+    query = _visible(actor).where(Task.id == task_id).options(selectinload(Task.assignees))
+    task = db.session.scalar(query)
     if task is None:
         raise NotFound(TASK_NOT_FOUND)
     return task

@@ -15,8 +15,9 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from ..errors import Invalid, NotFound, PreconditionFailed
-from ..models import STATUS_LABELS, STATUSES, Project, Task, utcnow
+from ..models import STATUS_LABELS, STATUSES, Project, utcnow
 from ..services import projects, tasks
+from ..services.cards import Card
 from ..services.tasks import UNSET, TaskFilter
 from .clock import local, viewer_zone, zone_name
 from .forms import CommentForm, TaskAddForm, TaskForm, show_error
@@ -178,7 +179,7 @@ def add_task(project_id: uuid.UUID) -> Response:
 # Moving cards ------------------------------------------------------------------------
 
 
-def _anchor(raw: str, task: Task) -> Task | None:
+def _anchor(raw: str, task: Card) -> Card | None:
     """Another card of the same board, named by id; None when it is gone or elsewhere."""
     try:
         other = tasks.get_for_member(current_user, uuid.UUID(raw))
@@ -189,7 +190,7 @@ def _anchor(raw: str, task: Task) -> Task | None:
     return other
 
 
-def _move_target(task: Task, form: MultiDict) -> tuple[str, int]:
+def _move_target(task: Card, form: MultiDict) -> tuple[str, int]:
     """Where a move request puts the card: (status, position) for the service.
 
     The page sends one of: `direction` (the move buttons: left/right, or up/down past the
@@ -249,7 +250,7 @@ def member_choices(project: Project) -> list[SelectChoice]:
     return [SelectChoice(str(u.id), u.name) for u in project.members]
 
 
-def _task_form(task: Task, project: Project, formdata: Any = UNSET) -> TaskForm:
+def _task_form(task: Card, project: Project, formdata: Any = UNSET) -> TaskForm:
     if formdata is UNSET:
         form = TaskForm(
             formdata=None,
@@ -303,7 +304,7 @@ def detail(task_id: uuid.UUID) -> Response:
     return _detail_response(task_id)
 
 
-def _parse_due(raw: str | None, task: Task) -> Any:
+def _parse_due(raw: str | None, task: Card) -> Any:
     """A date from the form: the end of that day where the viewer is; an unchanged date
     keeps the time it has (set through the API, say)."""
     raw = (raw or "").strip()
