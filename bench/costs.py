@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         import logging
 
         import wsgi
-        from bench import bare
+        from bench import bare, floor
 
         logging.getLogger("taskboard.request").setLevel(logging.WARNING)
         bare.DB = bare.Database(url)
@@ -100,9 +100,9 @@ def main(argv: list[str] | None = None) -> int:
             "get": f"/api/v1/tasks/{tid}",
         }
         for name, path in paths.items():
-            mine, theirs = call(wsgi.app, path), call(bare.app, path)
-            if mine[0] != "200 OK" or theirs[0] != "200 OK":
-                raise SystemExit(f"{name}: {mine[0]} / {theirs[0]}")
+            answers = [call(a, path)[0] for a in (wsgi.app, floor.app, bare.app)]
+            if answers != ["200 OK"] * 3:
+                raise SystemExit(f"{name}: {answers}")
 
         if args.profile:
             from pyinstrument import Profiler
@@ -123,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
             for name, path in paths.items():
                 app_ms = median_ms(lambda p=path: call(wsgi.app, p), args.n)
                 bare_ms = median_ms(lambda p=path: call(bare.app, p), args.n)
+                floor_ms = median_ms(lambda p=path: call(floor.app, p), args.n)
                 print(
                     f"{args.database:10s} {name:5s} taskboard {app_ms:6.3f} ms  "
-                    f"bare {bare_ms:6.3f} ms  ({app_ms / bare_ms:4.1f}x)"
+                    f"flask floor {floor_ms:6.3f} ms  bare {bare_ms:6.3f} ms  "
+                    f"(taskboard {app_ms / bare_ms:4.1f}x, floor {floor_ms / bare_ms:4.1f}x bare)"
                 )
         from taskboard.extensions import db
 

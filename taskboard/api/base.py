@@ -21,7 +21,7 @@ from ..errors import DomainError, Forbidden, Unauthorized
 from ..models import User
 from ..services import tokens
 from ..services.common import is_plain
-from ..services.tokens import Principal
+from ..services.tokens import Principal, TokenUser
 
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100
@@ -207,7 +207,7 @@ class Blueprint(SmorestBlueprint):
             @wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 principal = authenticate_request()
-                if principal.personal is not None:
+                if principal.personal:
                     if not personal:
                         raise Forbidden("Personal tokens cannot do this; log in with a password.")
                     if request.method not in SAFE_METHODS and not principal.can_write:
@@ -315,5 +315,11 @@ def current_principal() -> Principal:
     return g.principal
 
 
+def current_actor() -> TokenUser:
+    """The request's user as read with its token: what reads and board changes need."""
+    return g.principal.actor
+
+
 def current_user() -> User:
+    """The request's user as an ORM entity, for changes to the account itself."""
     return g.principal.user

@@ -12,7 +12,7 @@ from ..services import tasks
 from ..services.cards import Card
 from ..services.tasks import TaskFilter
 from . import schemas as s
-from .base import ETAG, Blueprint, current_user, expected_version, paged, tagged
+from .base import ETAG, Blueprint, current_actor, expected_version, paged, tagged
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="Tasks, comments and history")
 
@@ -20,7 +20,7 @@ blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="Tasks, com
 def task_filter(query: dict[str, Any]) -> TaskFilter:
     """The query string's filters, with `assignee=me` resolved to the caller."""
     if query.get("assignee") == "me":
-        query = {**query, "assignee": current_user().id}
+        query = {**query, "assignee": current_actor().id}
     return TaskFilter(**query)
 
 
@@ -38,7 +38,7 @@ class ProjectTasks(MethodView):
         return paged(
             pagination_parameters,
             tasks.list_for_project,
-            current_user(),
+            current_actor(),
             project_id,
             task_filter(query),
         )
@@ -49,7 +49,7 @@ class ProjectTasks(MethodView):
     @blp.errors(404)
     def post(self, body: dict[str, Any], project_id: uuid.UUID) -> Any:
         """Create a task at the end of its column"""
-        return tagged(tasks.create(current_user(), project_id, **body), 201)
+        return tagged(tasks.create(current_actor(), project_id, **body), 201)
 
 
 @blp.route("/tasks")
@@ -60,7 +60,9 @@ class MyTasks(MethodView):
     @blp.paginate()
     def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[Card]:
         """Tasks across the caller's projects (`assignee=me` for the caller's own)"""
-        return paged(pagination_parameters, tasks.list_for_user, current_user(), task_filter(query))
+        return paged(
+            pagination_parameters, tasks.list_for_user, current_actor(), task_filter(query)
+        )
 
 
 @blp.route("/tasks/<uuid:task_id>")
@@ -70,7 +72,7 @@ class TaskItem(MethodView):
     @blp.errors(404)
     def get(self, task_id: uuid.UUID) -> Any:
         """One task"""
-        return tagged(tasks.get_for_member(current_user(), task_id))
+        return tagged(tasks.get_for_member(current_actor(), task_id))
 
     @blp.auth()
     @blp.arguments(s.TaskPatchSchema)
@@ -80,7 +82,7 @@ class TaskItem(MethodView):
     def patch(self, body: dict[str, Any], task_id: uuid.UUID) -> Any:
         """Edit, move, assign or (with `due_date: null`) clear the due date of a task"""
         version = expected_version(task_id)
-        return tagged(tasks.update(current_user(), task_id, expected_version=version, **body))
+        return tagged(tasks.update(current_actor(), task_id, expected_version=version, **body))
 
     @blp.auth()
     @blp.response(204)
@@ -88,7 +90,7 @@ class TaskItem(MethodView):
     @blp.if_match()
     def delete(self, task_id: uuid.UUID) -> None:
         """Delete a task"""
-        tasks.delete_task(current_user(), task_id, expected_version=expected_version(task_id))
+        tasks.delete_task(current_actor(), task_id, expected_version=expected_version(task_id))
 
 
 @blp.route("/tasks/<uuid:task_id>/comments")
@@ -99,7 +101,7 @@ class Comments(MethodView):
     @blp.errors(404)
     def get(self, task_id: uuid.UUID, pagination_parameters: Any) -> list[Comment]:
         """The task's comments, oldest first"""
-        return paged(pagination_parameters, tasks.list_comments, current_user(), task_id)
+        return paged(pagination_parameters, tasks.list_comments, current_actor(), task_id)
 
     @blp.auth()
     @blp.arguments(s.CommentCreateSchema)
@@ -107,7 +109,7 @@ class Comments(MethodView):
     @blp.errors(404)
     def post(self, body: dict[str, Any], task_id: uuid.UUID) -> Comment:
         """Comment on a task"""
-        return tasks.add_comment(current_user(), task_id, body["body"])
+        return tasks.add_comment(current_actor(), task_id, body["body"])
 
 
 @blp.route("/tasks/<uuid:task_id>/activity")
@@ -118,4 +120,4 @@ class History(MethodView):
     @blp.errors(404)
     def get(self, task_id: uuid.UUID, pagination_parameters: Any) -> list[Activity]:
         """The task's history, newest first"""
-        return paged(pagination_parameters, tasks.list_activity, current_user(), task_id)
+        return paged(pagination_parameters, tasks.list_activity, current_actor(), task_id)

@@ -11,7 +11,7 @@ from ..limits import auth_limits
 from ..models import PersonalToken, User
 from ..services import account_links, accounts, tokens
 from . import schemas as s
-from .base import Blueprint, current_principal, current_user
+from .base import Blueprint, current_actor, current_principal, current_user
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and tokens")
 
@@ -118,9 +118,9 @@ class MyEmail(MethodView):
 class Me(MethodView):
     @blp.auth()
     @blp.response(200, s.MeSchema)
-    def get(self) -> User:
+    def get(self) -> tokens.TokenUser:
         """The caller's account"""
-        return current_user()
+        return current_actor()
 
     @blp.auth(personal=False)
     @blp.arguments(s.MePatchSchema)
@@ -138,7 +138,7 @@ class PersonalTokens(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters: Any) -> list[PersonalToken]:
         """The caller's personal tokens, newest first (never the secret)"""
-        items = tokens.list_personal(current_user())
+        items = tokens.list_personal(current_actor())
         pagination_parameters.item_count = len(items)
         first = pagination_parameters.first_item
         return items[first : first + pagination_parameters.page_size]
@@ -148,7 +148,7 @@ class PersonalTokens(MethodView):
     @blp.response(201, s.PersonalTokenCreatedSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create a personal token for scripts; the secret is shown this once"""
-        token, secret = tokens.create_personal(current_user(), **body)
+        token, secret = tokens.create_personal(current_actor(), **body)
         shown = {name: getattr(token, name) for name in s.PersonalTokenSchema().fields}
         return {**shown, "token": secret}
 
@@ -160,4 +160,4 @@ class PersonalTokenItem(MethodView):
     @blp.errors(404)
     def delete(self, token_id: uuid.UUID) -> None:
         """Revoke a personal token"""
-        tokens.revoke_personal(current_user(), token_id)
+        tokens.revoke_personal(current_actor(), token_id)

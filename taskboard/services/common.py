@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import update as sql_update
 
@@ -13,6 +13,20 @@ from ..extensions import db
 from ..models import Project
 
 T = TypeVar("T")
+
+
+class Actor(Protocol):
+    """Who does something: an ORM `User` (the pages) or a `tokens.TokenUser` (the API,
+    read with the bearer token). The services ask no more of an actor than this."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 @dataclass(frozen=True)

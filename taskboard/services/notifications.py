@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..models import Comment, Notification, Project, Task, TaskAssignee, User, utcnow
+from .common import Actor
 
 log = logging.getLogger("taskboard.notifications")
 
@@ -87,7 +88,7 @@ class Outbox:
         kind: Kind,
         user: User | None,
         *,
-        actor: User | None = None,
+        actor: Actor | None = None,
         project_id: uuid.UUID | None = None,
         task_id: uuid.UUID | None = None,
         email: str | None = None,
@@ -122,15 +123,15 @@ class Outbox:
         self.ids.append(note.id)
         return note
 
-    def assigned(self, task: Task, users: Iterable[User], actor: User) -> None:
+    def assigned(self, task: Task, users: Iterable[User], actor: Actor) -> None:
         for user in users:
             self.add(ASSIGNED, user, actor=actor, **_task_fields(task, actor))
 
-    def added_to_project(self, project: Project, user: User, actor: User) -> None:
+    def added_to_project(self, project: Project, user: User, actor: Actor) -> None:
         payload = {"project_title": project.title, "actor_name": actor.name}
         self.add(ADDED_TO_PROJECT, user, actor=actor, project_id=project.id, payload=payload)
 
-    def commented(self, task: Task, comment: Comment, actor: User) -> None:
+    def commented(self, task: Task, comment: Comment, actor: Actor) -> None:
         fields = _task_fields(task, actor)
         body = comment.body
         if len(body) > COMMENT_EXCERPT:
@@ -139,7 +140,7 @@ class Outbox:
         for user in task.assignees:
             self.add(COMMENTED, user, actor=actor, **fields)
 
-    def moved_to_done(self, task: Task, actor: User) -> None:
+    def moved_to_done(self, task: Task, actor: Actor) -> None:
         for user in task.assignees:
             self.add(MOVED_TO_DONE, user, actor=actor, **_task_fields(task, actor))
 
@@ -151,7 +152,7 @@ class Outbox:
             self.ids = []
 
 
-def _task_fields(task: Task, actor: User) -> dict[str, Any]:
+def _task_fields(task: Task, actor: Actor) -> dict[str, Any]:
     return {
         "project_id": task.project_id,
         "task_id": task.id,

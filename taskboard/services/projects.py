@@ -13,7 +13,7 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import Activity, Comment, Membership, Project, Task, TaskAssignee, User, utcnow
 from . import accounts
-from .common import Page, check_description, check_title, check_version, lock_project
+from .common import Actor, Page, check_description, check_title, check_version, lock_project
 from .notifications import Outbox
 
 PROJECT_NOT_FOUND = "No such project."
@@ -27,7 +27,7 @@ def is_member(user_id: uuid.UUID, project_id: uuid.UUID) -> bool:
     return db.session.get(Membership, (project_id, user_id)) is not None
 
 
-def get_for_member(actor: User, project_id: uuid.UUID, *, load: bool = True) -> Project:
+def get_for_member(actor: Actor, project_id: uuid.UUID, *, load: bool = True) -> Project:
     """The project if the actor is a member; NotFound otherwise."""
     query = (
         select(Project)
@@ -42,7 +42,7 @@ def get_for_member(actor: User, project_id: uuid.UUID, *, load: bool = True) -> 
     return project
 
 
-def get_for_owner(actor: User, project_id: uuid.UUID) -> Project:
+def get_for_owner(actor: Actor, project_id: uuid.UUID) -> Project:
     """The project if the actor owns it; Forbidden for other members, NotFound for the rest."""
     project = get_for_member(actor, project_id)
     if project.owner_id != actor.id:
@@ -50,7 +50,7 @@ def get_for_owner(actor: User, project_id: uuid.UUID) -> Project:
     return project
 
 
-def list_for_member(actor: User, *, offset: int = 0, limit: int | None = None) -> Page[Project]:
+def list_for_member(actor: Actor, *, offset: int = 0, limit: int | None = None) -> Page[Project]:
     base = (
         select(Project)
         .join(Membership, Membership.project_id == Project.id)
@@ -63,7 +63,7 @@ def list_for_member(actor: User, *, offset: int = 0, limit: int | None = None) -
     return Page(list(db.session.scalars(query)), total)
 
 
-def create(actor: User, title: str, description: str | None = None) -> Project:
+def create(actor: Actor, title: str, description: str | None = None) -> Project:
     now = utcnow()
     project = Project(
         title=check_title(title),
@@ -80,7 +80,7 @@ def create(actor: User, title: str, description: str | None = None) -> Project:
 
 
 def update(
-    actor: User,
+    actor: Actor,
     project_id: uuid.UUID,
     *,
     title: str | None = None,
@@ -115,7 +115,7 @@ def _locked(project: Project, expected_version: int | None) -> Project:
 
 
 def delete_project(
-    actor: User, project_id: uuid.UUID, *, expected_version: int | None = None
+    actor: Actor, project_id: uuid.UUID, *, expected_version: int | None = None
 ) -> None:
     """Delete the project with its tasks, comments and history."""
     project = _locked(get_for_owner(actor, project_id), expected_version)
@@ -131,7 +131,7 @@ def delete_project(
 
 
 def list_members(
-    actor: User, project_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
+    actor: Actor, project_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
 ) -> Page[User]:
     get_for_member(actor, project_id, load=False)
     base = (
@@ -146,7 +146,7 @@ def list_members(
     return Page(list(db.session.scalars(query)), total)
 
 
-def add_member(actor: User, project_id: uuid.UUID, email: str) -> User:
+def add_member(actor: Actor, project_id: uuid.UUID, email: str) -> User:
     project = _locked(get_for_owner(actor, project_id), None)
     user = accounts.find_by_email(email)
     if user is None or not user.is_active:
@@ -166,7 +166,7 @@ def add_member(actor: User, project_id: uuid.UUID, email: str) -> User:
     return user
 
 
-def remove_member(actor: User, project_id: uuid.UUID, user_id: uuid.UUID) -> None:
+def remove_member(actor: Actor, project_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """Remove a member and unassign them from the project's tasks (recorded per task)."""
     project = _locked(get_for_owner(actor, project_id), None)
     membership = db.session.get(Membership, (project.id, user_id))

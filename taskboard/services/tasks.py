@@ -42,6 +42,7 @@ from .cards import (
     select_cards,
 )
 from .common import (
+    Actor,
     Page,
     check_description,
     check_title,
@@ -111,7 +112,7 @@ def check_due_date(due_date: datetime | None) -> datetime | None:
     return due_date
 
 
-def _record(task_id: uuid.UUID, actor: User, verb: str, now: datetime, **detail: Any) -> None:
+def _record(task_id: uuid.UUID, actor: Actor, verb: str, now: datetime, **detail: Any) -> None:
     db.session.add(
         Activity(task_id=task_id, actor_id=actor.id, verb=verb, detail=detail, created_at=now)
     )
@@ -185,7 +186,7 @@ def _members(project_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> list[User]
     return [found[uid] for uid in wanted]
 
 
-def _visible(actor: User) -> Select:
+def _visible(actor: Actor) -> Select:
     return (
         select(Task)
         .join(Membership, Membership.project_id == Task.project_id)
@@ -193,7 +194,7 @@ def _visible(actor: User) -> Select:
     )
 
 
-def _visible_cards(actor: User) -> Select:
+def _visible_cards(actor: Actor) -> Select:
     """Cards of every project the actor is a member of."""
     return select_cards().join(
         MEMBERSHIPS,
@@ -210,7 +211,7 @@ _CARD_QUERY = (
 )
 
 
-def get_for_member(actor: User, task_id: uuid.UUID) -> Card:
+def get_for_member(actor: Actor, task_id: uuid.UUID) -> Card:
     """The task as read, if the actor is a member of its project; NotFound otherwise."""
     card = fetch_one(_CARD_QUERY, {"task_id": task_id, "user_id": actor.id})
     if card is None:
@@ -218,7 +219,7 @@ def get_for_member(actor: User, task_id: uuid.UUID) -> Card:
     return card
 
 
-def _load(actor: User, task_id: uuid.UUID) -> Task:
+def _load(actor: Actor, task_id: uuid.UUID) -> Task:
     """The task to change, if the actor is a member of its project; NotFound otherwise."""
     # The assignees, for reassigning and for notifying them; what a read shows is a Card.
     query = _visible(actor).where(Task.id == task_id).options(selectinload(Task.assignees))
@@ -228,7 +229,7 @@ def _load(actor: User, task_id: uuid.UUID) -> Task:
     return task
 
 
-def _check_visible(actor: User, task_id: uuid.UUID) -> None:
+def _check_visible(actor: Actor, task_id: uuid.UUID) -> None:
     """NotFound unless the task is in one of the actor's projects (one light query)."""
     found = db.session.scalar(_visible(actor).with_only_columns(Task.id).where(Task.id == task_id))
     if found is None:
@@ -287,7 +288,7 @@ _RANGE_QUERY = (
 )
 
 
-def _board_sizes(actor: User, project_id: uuid.UUID) -> list[int]:
+def _board_sizes(actor: Actor, project_id: uuid.UUID) -> list[int]:
     """The size of each column, read with the membership check; NotFound for a non-member."""
     row = db.session.execute(_SIZES_QUERY, {"project_id": project_id, "user_id": actor.id}).first()
     if row is None:
@@ -295,7 +296,7 @@ def _board_sizes(actor: User, project_id: uuid.UUID) -> list[int]:
     return [0 if last is None else last + 1 for last in row[1:]]
 
 
-def _board_page(actor: User, project_id: uuid.UUID, offset: int, limit: int | None) -> Page[Card]:
+def _board_page(actor: Actor, project_id: uuid.UUID, offset: int, limit: int | None) -> Page[Card]:
     """A page of the whole board, whatever its size, in a constant time.
 
     Positions are 0..n-1 in each column, so the column sizes give the total and turn the
@@ -317,7 +318,7 @@ def _board_page(actor: User, project_id: uuid.UUID, offset: int, limit: int | No
 
 
 def list_for_project(
-    actor: User,
+    actor: Actor,
     project_id: uuid.UUID,
     filters: TaskFilter,
     *,
@@ -340,7 +341,7 @@ class BoardState:
     overdue: int
 
 
-def board_state(actor: User, project_id: uuid.UUID) -> BoardState:
+def board_state(actor: Actor, project_id: uuid.UUID) -> BoardState:
     """The board's version and overdue count in one query; NotFound for a non-member.
 
     Cards turn overdue with time, not with a write, so the count is part of the state.
@@ -361,7 +362,7 @@ def board_state(actor: User, project_id: uuid.UUID) -> BoardState:
     return BoardState(version=row[0], overdue=row[1])
 
 
-def comment_counts(actor: User, project_id: uuid.UUID) -> dict[uuid.UUID, int]:
+def comment_counts(actor: Actor, project_id: uuid.UUID) -> dict[uuid.UUID, int]:
     """How many comments each card of the board has (cards without any are left out)."""
     projects.get_for_member(actor, project_id, load=False)
     rows = db.session.execute(
@@ -374,7 +375,7 @@ def comment_counts(actor: User, project_id: uuid.UUID) -> dict[uuid.UUID, int]:
 
 
 def list_for_user(
-    actor: User, filters: TaskFilter, *, offset: int = 0, limit: int | None = None
+    actor: Actor, filters: TaskFilter, *, offset: int = 0, limit: int | None = None
 ) -> Page[Card]:
     """Tasks across every project of the actor: by status, then soonest due, then position."""
     query = filters.apply(_visible_cards(actor), utcnow())
@@ -389,7 +390,7 @@ def list_for_user(
 
 
 def create(
-    actor: User,
+    actor: Actor,
     project_id: uuid.UUID,
     *,
     title: str,
@@ -453,7 +454,7 @@ def _move(task: Task, status: str, position: int | None) -> bool:
 
 
 def update(
-    actor: User,
+    actor: Actor,
     task_id: uuid.UUID,
     *,
     title: str | None = UNSET,
@@ -529,7 +530,7 @@ def update(
     return get_for_member(actor, task.id)
 
 
-def _reassign(task: Task, actor: User, assignees: list[User], now: datetime) -> list[User] | None:
+def _reassign(task: Task, actor: Actor, assignees: list[User], now: datetime) -> list[User] | None:
     """Set the assignees, recording each change; the newly added users (None: no change)."""
     current = {user.id: user for user in task.assignees}
     wanted = {user.id: user for user in assignees}
@@ -549,7 +550,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def delete_task(actor: User, task_id: uuid.UUID, *, expected_version: int | None = None) -> None:
+def delete_task(actor: Actor, task_id: uuid.UUID, *, expected_version: int | None = None) -> None:
     task = _load(actor, task_id)
     _lock_board(task.project_id)
     _reload(task)
@@ -565,7 +566,7 @@ def delete_task(actor: User, task_id: uuid.UUID, *, expected_version: int | None
 
 
 def list_comments(
-    actor: User, task_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
+    actor: Actor, task_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
 ) -> Page[Comment]:
     """Comments oldest first, as a conversation reads."""
     _check_visible(actor, task_id)
@@ -574,7 +575,7 @@ def list_comments(
     return _page(query, offset, limit, _entities)
 
 
-def add_comment(actor: User, task_id: uuid.UUID, body: str) -> Comment:
+def add_comment(actor: Actor, task_id: uuid.UUID, body: str) -> Comment:
     task = _load(actor, task_id)
     body = clean_text(body, "body", "Comment", min_len=1, max_len=COMMENT_MAX)
     _lock_board(task.project_id)
@@ -592,7 +593,7 @@ def add_comment(actor: User, task_id: uuid.UUID, body: str) -> Comment:
 
 
 def list_activity(
-    actor: User, task_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
+    actor: Actor, task_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
 ) -> Page[Activity]:
     """The task's history, newest first."""
     _check_visible(actor, task_id)

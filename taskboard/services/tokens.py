@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
@@ -14,13 +15,14 @@ from sqlalchemy import bindparam, select, update
 from ..errors import Invalid, NotFound, Unauthorized
 from ..extensions import db
 from ..models import SCOPES, AuthToken, PersonalToken, User, utcnow
-from .common import check_plain
+from .common import Actor, check_plain
 
 ACCESS_PREFIX = "tba_"
 REFRESH_PREFIX = "tbr_"
 PERSONAL_PREFIX = "tbp_"
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 INVALID_TOKEN = "The token is invalid, expired or revoked."
+USERS = User.__table__
 
 
 def digest(token: str) -> str:
@@ -39,17 +41,45 @@ class TokenPair:
     token_type: str = "Bearer"
 
 
+@dataclass(frozen=True, slots=True)
+class TokenUser:
+    """The user a bearer token speaks for, read with the token as plain columns.
+
+    Every API request starts by finding its user; building an ORM `User` for that cost
+    more than the lookup itself, and a request that reads or changes tasks and projects
+    needs no more of the user than this. `Principal.user` loads the entity for the few
+    requests that change the account itself.
+    """
+
+    id: uuid.UUID
+    email: str
+    name: str
+    notifications: bool
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who a bearer token speaks for, and with which powers."""
 
-    user: User
+    actor: TokenUser
     grant_id: uuid.UUID | None = None  # the AuthToken row, for an access token
-    personal: PersonalToken | None = None
+    personal_scope: str | None = None  # the scope of a personal token; None for the others
+
+    @property
+    def personal(self) -> bool:
+        return self.personal_scope is not None
 
     @property
     def can_write(self) -> bool:
-        return self.personal is None or self.personal.scope == "write"
+        return self.personal_scope in (None, "write")
+
+    @property
+    def user(self) -> User:
+        """The ORM user, for changes to the account (one query, then the identity map's)."""
+        user = db.session.get(User, self.actor.id)
+        if user is None:  # deleted since the token was checked, within this request
+            raise Unauthorized(INVALID_TOKEN)
+        return user
 
 
 def _issue(user: User) -> tuple[AuthToken, TokenPair]:
@@ -127,56 +157,77 @@ def revoke_all(user: User, *, keep_grant: uuid.UUID | None = None, personal: boo
     return count
 
 
-# Built once: every API request runs it, and building a statement costs more than running it.
+_ACTOR_COLUMNS = (USERS.c.id, USERS.c.email, USERS.c.name, USERS.c.notifications)
+_GRANTS = AuthToken.__table__
+_PERSONAL = PersonalToken.__table__
+
+# Built once: every API request runs one of them, and building a statement costs more than
+# running it. Table columns, not ORM attributes: an ORM statement, even of columns only,
+# goes through the ORM's row loading.
 _ACCESS_QUERY = (
-    select(AuthToken.id, AuthToken.access_expires_at, AuthToken.revoked_at, User)
-    .join(User, User.id == AuthToken.user_id)
-    .where(AuthToken.access_hash == bindparam("access_hash"))
+    select(
+        _GRANTS.c.id.label("grant_id"),
+        _GRANTS.c.access_expires_at,
+        _GRANTS.c.revoked_at,
+        USERS.c.is_active,
+        *_ACTOR_COLUMNS,
+    )
+    .join(USERS, USERS.c.id == _GRANTS.c.user_id)
+    .where(_GRANTS.c.access_hash == bindparam("token_hash"))
 )
+_PERSONAL_QUERY = (
+    select(
+        _PERSONAL.c.id.label("personal_id"),
+        _PERSONAL.c.scope,
+        _PERSONAL.c.expires_at,
+        _PERSONAL.c.last_used_at,
+        USERS.c.is_active,
+        *_ACTOR_COLUMNS,
+    )
+    .join(USERS, USERS.c.id == _PERSONAL.c.user_id)
+    .where(_PERSONAL.c.token_hash == bindparam("token_hash"))
+)
+
+
+def _actor(row: Any) -> TokenUser:
+    return TokenUser(id=row.id, email=row.email, name=row.name, notifications=row.notifications)
 
 
 def authenticate_bearer(token: str) -> Principal:
     """The principal behind a bearer token, or Unauthorized."""
     now = utcnow()
     if token.startswith(ACCESS_PREFIX):
-        row = db.session.execute(_ACCESS_QUERY, {"access_hash": digest(token)}).first()
+        row = db.session.execute(_ACCESS_QUERY, {"token_hash": digest(token)}).first()
         if row is None or row.revoked_at is not None or row.access_expires_at <= now:
             raise Unauthorized(INVALID_TOKEN)
-        if not row.User.is_active:
+        if not row.is_active:
             raise Unauthorized(INVALID_TOKEN)
-        return Principal(user=row.User, grant_id=row.id)
+        return Principal(actor=_actor(row), grant_id=row.grant_id)
     if token.startswith(PERSONAL_PREFIX):
-        row = db.session.execute(
-            select(PersonalToken, User)
-            .join(User, User.id == PersonalToken.user_id)
-            .where(PersonalToken.token_hash == digest(token))
-        ).first()
-        if row is None or not row.User.is_active:
+        row = db.session.execute(_PERSONAL_QUERY, {"token_hash": digest(token)}).first()
+        if row is None or not row.is_active:
             raise Unauthorized(INVALID_TOKEN)
-        personal: PersonalToken = row.PersonalToken
-        if personal.expires_at is not None and personal.expires_at <= now:
+        if row.expires_at is not None and row.expires_at <= now:
             raise Unauthorized(INVALID_TOKEN)
-        _touch(personal, now)
-        return Principal(user=row.User, personal=personal)
+        _touch(row.personal_id, row.last_used_at, now)
+        return Principal(actor=_actor(row), personal_scope=row.scope)
     raise Unauthorized(INVALID_TOKEN)
 
 
-def _touch(personal: PersonalToken, now: datetime) -> None:
+def _touch(personal_id: uuid.UUID, last: datetime | None, now: datetime) -> None:
     """Record the last use at most once a minute: no write on most requests."""
-    last = personal.last_used_at
     if last is not None and now - last < LAST_USED_GRANULARITY:
         return
     db.session.execute(
-        update(PersonalToken).where(PersonalToken.id == personal.id).values(last_used_at=now)
+        update(PersonalToken).where(PersonalToken.id == personal_id).values(last_used_at=now)
     )
     db.session.commit()
-    personal.last_used_at = now
 
 
 # Personal tokens ---------------------------------------------------------------
 
 
-def list_personal(actor: User) -> list[PersonalToken]:
+def list_personal(actor: Actor) -> list[PersonalToken]:
     return list(
         db.session.scalars(
             select(PersonalToken)
@@ -187,7 +238,7 @@ def list_personal(actor: User) -> list[PersonalToken]:
 
 
 def create_personal(
-    actor: User, name: str, scope: str, expires_in_days: int | None = None
+    actor: Actor, name: str, scope: str, expires_in_days: int | None = None
 ) -> tuple[PersonalToken, str]:
     """A new personal token and its secret, which is never shown again."""
     name = check_plain(name, "name", "Token name").strip()
@@ -212,7 +263,7 @@ def create_personal(
     return token, secret
 
 
-def revoke_personal(actor: User, token_id: uuid.UUID) -> None:
+def revoke_personal(actor: Actor, token_id: uuid.UUID) -> None:
     token = db.session.get(PersonalToken, token_id)
     if token is None or token.user_id != actor.id:
         raise NotFound("No such token.")
