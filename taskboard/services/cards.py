@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, String, bindparam, select, type_coerce
 
-from ..extensions import db
+from ..database import read
 from ..models import STATUS_LABELS, Task, TaskAssignee, User
 
 TASKS = Task.__table__
@@ -111,7 +111,7 @@ def build(rows: Sequence[Sequence[Any]]) -> list[Card]:
     if not rows:
         return []
     assignees: dict[uuid.UUID, list[Person]] = {}
-    for task_id, user_id, email, name in db.session.execute(
+    for task_id, user_id, email, name in read(
         _ASSIGNEES_QUERY, {"task_ids": [_uuid(row[0]) for row in rows]}
     ):
         assignees.setdefault(_uuid(task_id), []).append(Person(_uuid(user_id), email, name))
@@ -145,7 +145,7 @@ def select_card_with_assignees() -> Select:
 
 def fetch_one(query: Select, params: dict[str, Any]) -> Card | None:
     """Run a `select_card_with_assignees()` query narrowed to one task; None if no row."""
-    rows = db.session.execute(query, params).all()
+    rows = read(query, params).all()
     if not rows:
         return None
     return _card(rows[0], [Person(_uuid(r[13]), r[14], r[15]) for r in rows if r[13] is not None])
@@ -153,4 +153,4 @@ def fetch_one(query: Select, params: dict[str, Any]) -> Card | None:
 
 def fetch(query: Select, params: dict[str, Any] | None = None) -> list[Card]:
     """Run a `select_cards()` query; the cards in its order."""
-    return build(db.session.execute(query, params or {}).all())
+    return build(read(query, params or {}).all())

@@ -17,6 +17,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..database import read
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import (
@@ -241,17 +242,23 @@ def _page(
     offset: int,
     limit: int | None,
     items: Callable[[list[Row[Any]]], list[T]],
+    *,
+    orm: bool = False,
 ) -> Page[T]:
-    """One query for the page and its total (a window count); `items` makes the rows objects."""
+    """One query for the page and its total (a window count); `items` makes the rows objects.
+
+    Column queries (cards) run through `read`; `orm=True` for a query of ORM entities,
+    which only the session turns into objects."""
+    run = db.session.execute if orm else read
     counted = query.add_columns(func.count().over().label("total")).offset(offset)
     if limit is not None:
         counted = counted.limit(limit)
-    rows = db.session.execute(counted).all()
+    rows = run(counted).all()
     if rows:
         return Page(items(rows), rows[0].total)
     if offset == 0:
         return Page([], 0)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = run(select(func.count()).select_from(query.order_by(None).subquery())).scalar()
     return Page([], total or 0)
 
 
@@ -290,7 +297,7 @@ _RANGE_QUERY = (
 
 def _board_sizes(actor: Actor, project_id: uuid.UUID) -> list[int]:
     """The size of each column, read with the membership check; NotFound for a non-member."""
-    row = db.session.execute(_SIZES_QUERY, {"project_id": project_id, "user_id": actor.id}).first()
+    row = read(_SIZES_QUERY, {"project_id": project_id, "user_id": actor.id}).first()
     if row is None:
         raise NotFound(projects.PROJECT_NOT_FOUND)
     return [0 if last is None else last + 1 for last in row[1:]]
@@ -352,7 +359,7 @@ def board_state(actor: Actor, project_id: uuid.UUID) -> BoardState:
         .where(Task.project_id == Project.id, Task.status != "done", Task.due_date < utcnow())
         .scalar_subquery()
     )
-    row = db.session.execute(
+    row = read(
         select(Project.board_version, overdue)
         .join(Membership, Membership.project_id == Project.id)
         .where(Project.id == project_id, Membership.user_id == actor.id)
@@ -365,7 +372,7 @@ def board_state(actor: Actor, project_id: uuid.UUID) -> BoardState:
 def comment_counts(actor: Actor, project_id: uuid.UUID) -> dict[uuid.UUID, int]:
     """How many comments each card of the board has (cards without any are left out)."""
     projects.get_for_member(actor, project_id, load=False)
-    rows = db.session.execute(
+    rows = read(
         select(Comment.task_id, func.count())
         .join(Task, Task.id == Comment.task_id)
         .where(Task.project_id == project_id)
@@ -572,7 +579,7 @@ def list_comments(
     _check_visible(actor, task_id)
     query = select(Comment).where(Comment.task_id == task_id)
     query = query.order_by(Comment.created_at, Comment.id).options(joinedload(Comment.author))
-    return _page(query, offset, limit, _entities)
+    return _page(query, offset, limit, _entities, orm=True)
 
 
 def add_comment(actor: Actor, task_id: uuid.UUID, body: str) -> Comment:
@@ -599,4 +606,4 @@ def list_activity(
     _check_visible(actor, task_id)
     query = select(Activity).where(Activity.task_id == task_id).order_by(Activity.id.desc())
     query = query.options(joinedload(Activity.actor))
-    return _page(query, offset, limit, _entities)
+    return _page(query, offset, limit, _entities, orm=True)

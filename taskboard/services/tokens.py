@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
+from ..database import read
 from ..errors import Invalid, NotFound, Unauthorized
 from ..extensions import db
 from ..models import SCOPES, AuthToken, PersonalToken, User, utcnow
@@ -197,14 +198,14 @@ def authenticate_bearer(token: str) -> Principal:
     """The principal behind a bearer token, or Unauthorized."""
     now = utcnow()
     if token.startswith(ACCESS_PREFIX):
-        row = db.session.execute(_ACCESS_QUERY, {"token_hash": digest(token)}).first()
+        row = read(_ACCESS_QUERY, {"token_hash": digest(token)}).first()
         if row is None or row.revoked_at is not None or row.access_expires_at <= now:
             raise Unauthorized(INVALID_TOKEN)
         if not row.is_active:
             raise Unauthorized(INVALID_TOKEN)
         return Principal(actor=_actor(row), grant_id=row.grant_id)
     if token.startswith(PERSONAL_PREFIX):
-        row = db.session.execute(_PERSONAL_QUERY, {"token_hash": digest(token)}).first()
+        row = read(_PERSONAL_QUERY, {"token_hash": digest(token)}).first()
         if row is None or not row.is_active:
             raise Unauthorized(INVALID_TOKEN)
         if row.expires_at is not None and row.expires_at <= now:
