@@ -10,7 +10,7 @@ from dotenv import load_dotenv
 from flask import Flask
 
 from . import config as settings
-from . import limits, queue
+from . import http, limits, queue
 from .extensions import api as rest_api
 from .extensions import csrf, db, login_manager, migrate
 
@@ -25,7 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error handlers."""
     load_dotenv(ROOT / ".env", override=False)
     instance = os.environ.get("TASKBOARD_INSTANCE") or str(ROOT / "instance")
-    app = Flask(
+    app = http.App(
         __name__,
         instance_path=os.path.abspath(instance),
         template_folder=str(ROOT / "templates"),
@@ -36,7 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings.load(Path(app.instance_path)))
     app.config.update(config or {})
 
-    from . import database, http
+    from . import database
 
     http.init_app(app)
     db.init_app(app)

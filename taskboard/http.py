@@ -6,12 +6,14 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Callable
+from inspect import iscoroutinefunction
 from typing import Any
 
 import orjson
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 from flask.json.provider import DefaultJSONProvider
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -64,10 +66,10 @@ def _finish(response: Response) -> Response:
     headers = response.headers
     present = {name.lower() for name, _ in headers.items()}
     if "content-security-policy" not in present:
-        headers["Content-Security-Policy"] = g.get("csp", CSP)
+        headers.add("Content-Security-Policy", g.get("csp", CSP))
     for name, value in SECURITY_HEADERS:
         if name.lower() not in present:
-            headers[name] = value
+            headers.add(name, value)  # absent: no need for `set`'s search for others
     started = g.get("request_started")
     elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
     log.info(
@@ -78,6 +80,32 @@ def _finish(response: Response) -> Response:
         elapsed,
     )
     return response
+
+
+class App(Flask):
+    """Flask, remembering which functions are plain `def`s.
+
+    Flask asks `inspect.iscoroutinefunction` about every hook and view on every request
+    (`ensure_sync`); with flask-smorest's decorator layers that is a dozen questions a
+    request, each answered the same way as the last time.
+    """
+
+    _PLAIN_LIMIT = 4096  # a bound, should some code hand in new functions on each request
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain: set[Any] = set()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        key = getattr(func, "__func__", func)  # a bound method: its function
+        if key in self._plain:
+            return func
+        if iscoroutinefunction(func):
+            return self.async_to_sync(func)
+        if len(self._plain) >= self._PLAIN_LIMIT:
+            self._plain.clear()
+        self._plain.add(key)
+        return func
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -95,6 +123,20 @@ class SessionInterface(SecureCookieSessionInterface):
         if signer is False:
             signer = self._signers[keys] = super().get_signing_serializer(app)
         return signer
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        # Nothing to write or delete: skip reading the cookie settings (Flask's own order).
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # No Cookie header (every API client): skip parsing the cookies into a dict.
+        if "HTTP_COOKIE" not in request.environ and self.get_signing_serializer(app):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 class JSONProvider(DefaultJSONProvider):
