@@ -150,7 +150,12 @@ class Blueprint(SmorestBlueprint):
 
     def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable:
         """flask-smorest's `arguments`; a JSON body is required, and may also get 400
-        (malformed), 413 (too big) or 415 (not JSON)."""
+        (malformed), 413 (too big) or 415 (not JSON).
+
+        A schema class is made an instance here, once: webargs would make one (copying
+        every field) on each request."""
+        if isinstance(schema, type):
+            schema = schema()
         decorator = super().arguments(schema, location=location, **kwargs)
         if location != "json":
             return decorator
