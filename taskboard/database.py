@@ -57,15 +57,19 @@ def read(statement: Executable, params: dict[str, Any] | None = None) -> Result[
     In a GET, HEAD or OPTIONS request it runs on the request's read connection, outside
     the ORM session: the API's hot reads (the bearer's token, a task, a page of the board)
     then never open a session, whose set-up, transaction bookkeeping and close cost more
-    than the statements (a fifth of a one-task request). Reads of a safe request see what
-    they would in the session: SQLite starts no transaction for reads, PostgreSQL's GETs
-    run without one (`_reads_without_transaction`). Any other request, and code outside a
-    request (the CLI, the worker), runs it in the ORM session, which sees its own
-    uncommitted changes.
+    than the statements (a fifth of a one-task request). Where the session is already
+    open (the pages load their user through it first), its connection serves: one
+    connection per request, so each thread keeps one SQLite page cache, not two. Reads of
+    a safe request see what they would in the session: SQLite starts no transaction for
+    reads, PostgreSQL's GETs run without one (`_reads_without_transaction`). Any other
+    request, and code outside a request (the CLI, the worker), runs it in the ORM
+    session, which sees its own uncommitted changes.
     """
     if has_request_context() and request.method in SAFE_METHODS:
         connection = g.get("read_connection")
         if connection is None:
+            if db.session.registry.has() and db.session().in_transaction():
+                return db.session.connection().execute(statement, params)
             connection = g.read_connection = _read_connection()
         return connection.execute(statement, params)
     return db.session.execute(statement, params)

@@ -88,3 +88,73 @@ def test_security_headers_on_api_pages_and_errors(client, alice):
         assert resp.headers["Referrer-Policy"] == "same-origin"
         assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
         assert len(resp.headers.getlist("Content-Security-Policy")) == 1
+
+
+def test_session_without_cookie_header_and_clearing_one(bare_app):
+    """No Cookie header: an empty session, no Set-Cookie, and `Vary: Cookie` only when
+    read. A session emptied by the view still deletes its cookie."""
+
+    @bare_app.get("/read")
+    def read_value() -> str:
+        return session.get("who", "nobody")
+
+    @bare_app.get("/set")
+    def set_value() -> str:
+        session["who"] = "ann"
+        return "ok"
+
+    @bare_app.get("/clear")
+    def clear_value() -> str:
+        session.clear()
+        return "ok"
+
+    @bare_app.get("/plain")
+    def plain() -> str:
+        return "ok"
+
+    client = bare_app.test_client(use_cookies=False)
+    resp = client.get("/read")
+    assert resp.text == "nobody"
+    assert "Set-Cookie" not in resp.headers
+    assert resp.headers["Vary"] == "Cookie"
+    assert "Vary" not in client.get("/plain").headers
+
+    cookie = client.get("/set").headers["Set-Cookie"].split(";", 1)[0]
+    assert client.get("/read", headers={"Cookie": cookie}).text == "ann"
+    cleared = client.get("/clear", headers={"Cookie": cookie}).headers["Set-Cookie"]
+    assert cleared.startswith("session=;") and "Expires=Thu, 01 Jan 1970" in cleared
+
+
+def test_ensure_sync_remembers_plain_functions_within_a_bound():
+    from taskboard.http import App
+
+    app = App(__name__)
+
+    def plain() -> str:
+        return "ok"
+
+    assert app.ensure_sync(plain) is plain
+    assert plain in app._plain
+
+    class View:
+        def get(self) -> str:
+            return "ok"
+
+    bound = View().get
+    assert app.ensure_sync(bound) is bound
+    assert View.get in app._plain  # the function, not this one bound method
+
+    async def coroutine() -> str:
+        return "ok"
+
+    try:
+        wrapped = app.ensure_sync(coroutine)
+    except RuntimeError:  # Flask's async support is not installed
+        wrapped = None
+    assert wrapped is not coroutine
+    assert coroutine not in app._plain
+
+    for _ in range(App._PLAIN_LIMIT + 10):
+        app.ensure_sync(lambda: None)
+    assert len(app._plain) <= App._PLAIN_LIMIT
+    assert app.ensure_sync(plain) is plain

@@ -520,3 +520,30 @@ def test_save_over_someone_elses_change_is_refused_and_keeps_the_typing(
     resp = client.post(f"/tasks/{task}", data={**mine, "version": fresh}, headers=HX)
     assert resp.status_code == 200
     assert alice.get(f"/api/v1/tasks/{task}").json["title"] == "My title"
+
+
+def test_a_board_page_takes_one_connection(app: Flask, client: FlaskClient, board: dict) -> None:
+    """The page loads its user through the ORM session and its cards on that session's
+    connection: one connection from the pool per request, as for an API read."""
+    import sqlalchemy as sa
+
+    from taskboard.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    checkouts: list[int] = []
+
+    def checkout(*_: Any) -> None:
+        checkouts.append(1)
+
+    sa.event.listen(engine, "checkout", checkout)
+    try:
+        for headers in ({}, HX):
+            checkouts.clear()
+            resp = client.get(f"/projects/{board['id']}", headers=headers)
+            assert resp.status_code == 200
+            assert len(card_ids(text(resp))) == 3
+            assert len(checkouts) == 1, headers
+    finally:
+        sa.event.remove(engine, "checkout", checkout)
+    assert engine.pool.checkedout() == 0
