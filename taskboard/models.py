@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,12 +49,32 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+    def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], datetime | None]:
+        """Aware UTC datetimes from what the driver returns, in one call per value.
+
+        SQLite keeps text: parsed with its offset in one step (attaching the zone afterwards
+        with `replace` cost five times the parse); anything else through the impl's own
+        conversion. Every card read carries three of these, so `TypeDecorator`'s usual
+        chain of calls per value was a tenth of a page of 50.
+        """
+        convert = self.impl_instance.result_processor(dialect, coltype)
+        parse = datetime.fromisoformat
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if type(value) is str:
+                try:
+                    return parse(value + "+00:00")
+                except ValueError:  # not the stored form (written by hand): the impl's way
+                    pass
+            if convert is not None:
+                value = convert(value)
+            if value.tzinfo is None:
+                return value.replace(tzinfo=UTC)
+            return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+        return process
 
 
 class StatusType(TypeDecorator[str]):
@@ -67,10 +88,16 @@ class StatusType(TypeDecorator[str]):
             return None
         return STATUSES.index(value)
 
-    def process_result_value(self, value: int | None, dialect: Any) -> str | None:
-        if value is None:
-            return None
-        return STATUSES[value]
+    def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], str | None]:
+        """The column index to its status, in one call per value (see `UTCDateTime`)."""
+        convert = self.impl_instance.result_processor(dialect, coltype)
+
+        def process(value: Any) -> str | None:
+            if value is None:
+                return None
+            return STATUSES[value if convert is None else convert(value)]
+
+        return process
 
 
 def uuid_pk() -> Mapped[uuid.UUID]:
