@@ -194,3 +194,17 @@ def test_schemas_with_hooks_are_dumped_by_marshmallow():
 def test_pagination_header_is_flask_smorests(page, size, count):
     ours = Blueprint._make_pagination_metadata(page, size, count)
     assert ours == PaginationMixin._make_pagination_metadata(page, size, count)
+
+
+def test_id_text_is_remembered_within_a_bound(monkeypatch):
+    from taskboard.api import dumping
+
+    monkeypatch.setattr(dumping, "_UUID_TEXT", {})
+    monkeypatch.setattr(dumping, "_UUID_TEXT_LIMIT", 8)
+    ids = [uuid.uuid4() for _ in range(20)]
+    for _ in range(2):
+        assert [dumping._uuid_text(each) for each in ids] == [str(each) for each in ids]
+    assert len(dumping._UUID_TEXT) <= 8
+    same = uuid.UUID(str(ids[-1]))  # another object, the same id
+    assert dumping._uuid_text(same) == str(ids[-1])
+    assert dumping._uuid_text("not-an-uuid-object") == "not-an-uuid-object"
