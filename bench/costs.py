@@ -1,12 +1,12 @@
-"""Where a request's time goes: the app and the bare ceiling called in-process, profiled.
+"""Where a request's time goes: the app, the Flask floor and the ceiling in-process, profiled.
 
-    .venv/bin/python bench/costs.py                      # median ms per request, both apps
+    .venv/bin/python bench/costs.py                      # median ms per request, each app
     .venv/bin/python bench/costs.py --profile list       # pyinstrument tree of the list
     .venv/bin/python bench/costs.py --cprofile get       # cProfile, by own time
     .venv/bin/python bench/costs.py --database postgresql
 
 No server and no sockets: each request is a WSGI call with a prepared environ, so the
-numbers are the application's own cost (what waitress adds is the same for both apps).
+numbers are the application's own cost (what waitress adds is the same for every app).
 The database is seeded once with `flask demo seed --tasks N` and dropped afterwards.
 """
 
