@@ -65,3 +65,27 @@ def test_pages_past_the_end_and_empty_boards(alice, bob):
     assert resp.status_code == 200 and resp.json == []
     assert json.loads(resp.headers["X-Pagination"])["total"] == 0
     assert bob.get(f"{API}/projects/{pid}/tasks").status_code == 404
+
+
+def test_every_page_carries_each_cards_assignees(alice, bob, carol):
+    """A board page reads its cards' assignees by the page's own position ranges: every
+    card on every page has the assignees the single task shows, in the same order."""
+    pid = alice.create_project()["id"]
+    alice.add_member(pid, bob)
+    alice.add_member(pid, carol)
+    people = [[], [bob.id], [alice.id, carol.id], [alice.id, bob.id, carol.id]]
+    for i, status in enumerate(["todo"] * 5 + ["in_progress"] * 3 + ["done"] * 4):
+        alice.create_task(pid, f"t{i}", status=status, assignee_ids=people[i % len(people)])
+    expected = {
+        t["id"]: alice.get(f"{API}/tasks/{t['id']}").json["assignees"]
+        for t in alice.get(f"{API}/projects/{pid}/tasks?per_page=100").json
+    }
+    assert sum(bool(a) for a in expected.values()) == 9
+    for per_page in (1, 3, 5, 12):
+        seen = 0
+        for page in range(1, 12 // per_page + 2):
+            url = f"{API}/projects/{pid}/tasks?per_page={per_page}&page={page}"
+            for task in alice.get(url).json:
+                assert task["assignees"] == expected[task["id"]], (per_page, page)
+                seen += 1
+        assert seen == 12

@@ -11,7 +11,7 @@ assignees at once); a single card is one (its assignees outer-joined).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -90,12 +90,20 @@ _CARD_COLUMNS = (
     USERS.c.name,
 )
 
+
+def select_assignees() -> Select:
+    """SELECT of (task id, user id, email, name) of task assignees, in each card's order;
+    narrowed by the caller to a page's tasks."""
+    return (
+        select(_raw(ASSIGNEES.c.task_id), _raw(USERS.c.id), USERS.c.email, USERS.c.name)
+        .join_from(ASSIGNEES, USERS, USERS.c.id == ASSIGNEES.c.user_id)
+        .order_by(USERS.c.name, USERS.c.id)
+    )
+
+
 # Built once: building a statement and its cache key costs about as much as running it.
-_ASSIGNEES_QUERY = (
-    select(_raw(ASSIGNEES.c.task_id), _raw(USERS.c.id), USERS.c.email, USERS.c.name)
-    .join_from(ASSIGNEES, USERS, USERS.c.id == ASSIGNEES.c.user_id)
-    .where(ASSIGNEES.c.task_id.in_(bindparam("task_ids", expanding=True)))
-    .order_by(USERS.c.name, USERS.c.id)
+_ASSIGNEES_QUERY = select_assignees().where(
+    ASSIGNEES.c.task_id.in_(bindparam("task_ids", expanding=True))
 )
 
 
@@ -106,14 +114,18 @@ def select_cards(*extra: Any) -> Select:
     )
 
 
-def build(rows: Sequence[Sequence[Any]]) -> list[Card]:
-    """Cards from rows of `select_cards()` (extra columns ignored), with their assignees."""
+def build(
+    rows: Sequence[Sequence[Any]], assignee_rows: Iterable[Sequence[Any]] | None = None
+) -> list[Card]:
+    """Cards from rows of `select_cards()` (extra columns ignored), with their assignees:
+    `assignee_rows` from a `select_assignees()` query covering the same tasks, or, when
+    not given, read by the tasks' ids."""
     if not rows:
         return []
+    if assignee_rows is None:
+        assignee_rows = read(_ASSIGNEES_QUERY, {"task_ids": [_uuid(row[0]) for row in rows]})
     assignees: dict[uuid.UUID, list[Person]] = {}
-    for task_id, user_id, email, name in read(
-        _ASSIGNEES_QUERY, {"task_ids": [_uuid(row[0]) for row in rows]}
-    ):
+    for task_id, user_id, email, name in assignee_rows:
         assignees.setdefault(_uuid(task_id), []).append(Person(_uuid(user_id), email, name))
     return [_card(row, assignees.get(_uuid(row[0]), [])) for row in rows]
 
@@ -151,6 +163,15 @@ def fetch_one(query: Select, params: dict[str, Any]) -> Card | None:
     return _card(rows[0], [Person(_uuid(r[13]), r[14], r[15]) for r in rows if r[13] is not None])
 
 
-def fetch(query: Select, params: dict[str, Any] | None = None) -> list[Card]:
-    """Run a `select_cards()` query; the cards in its order."""
-    return build(read(query, params or {}).all())
+def fetch(
+    query: Select, params: dict[str, Any] | None = None, *, assignees: Select | None = None
+) -> list[Card]:
+    """Run a `select_cards()` query; the cards in its order. `assignees`, a
+    `select_assignees()` query taking the same parameters and covering the same tasks,
+    reads the assignees instead of a list of the page's ids (which costs binding one
+    parameter per card)."""
+    params = params or {}
+    rows = read(query, params).all()
+    if not rows or assignees is None:
+        return build(rows)
+    return build(rows, read(assignees, params))

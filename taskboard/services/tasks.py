@@ -39,6 +39,7 @@ from .cards import (
     build,
     fetch,
     fetch_one,
+    select_assignees,
     select_card_with_assignees,
     select_cards,
 )
@@ -274,24 +275,28 @@ _SIZES_QUERY = select(
 )
 # One position range per column, [lo, hi): plain equality and range conditions on the board
 # index, which every planner turns into index seeks (row-value comparisons are not as lucky).
+_RANGES = or_(
+    *(
+        # The project in every branch: SQLite seeks each branch only when it is.
+        and_(
+            TASKS.c.project_id == bindparam("project_id"),
+            TASKS.c.status == status,
+            TASKS.c.position >= bindparam(f"lo_{status}"),
+            TASKS.c.position < bindparam(f"hi_{status}"),
+        )
+        for status in STATUSES
+    )
+)
 _RANGE_QUERY = (
     select_cards()
-    .where(
-        or_(
-            *(
-                # The project in every branch: SQLite seeks each branch only when it is.
-                and_(
-                    TASKS.c.project_id == bindparam("project_id"),
-                    TASKS.c.status == status,
-                    TASKS.c.position >= bindparam(f"lo_{status}"),
-                    TASKS.c.position < bindparam(f"hi_{status}"),
-                )
-                for status in STATUSES
-            )
-        ),
-    )
+    .where(_RANGES)
     .order_by(TASKS.c.status, TASKS.c.position, TASKS.c.id)
     .limit(bindparam("limit"))
+)
+# The same ranges are exactly the page's tasks: their assignees by the same seeks, instead
+# of one bound parameter per card.
+_RANGE_ASSIGNEES_QUERY = (
+    select_assignees().join(TASKS, TASKS.c.id == ASSIGNEES.c.task_id).where(_RANGES)
 )
 
 
@@ -321,7 +326,7 @@ def _board_page(actor: Actor, project_id: uuid.UUID, offset: int, limit: int | N
         lo, hi = max(offset - before, 0), min(end - before, size)
         params[f"lo_{status}"], params[f"hi_{status}"] = (lo, hi) if lo < hi else (0, 0)
         before += size
-    return Page(fetch(_RANGE_QUERY, params), total)
+    return Page(fetch(_RANGE_QUERY, params, assignees=_RANGE_ASSIGNEES_QUERY), total)
 
 
 def list_for_project(
