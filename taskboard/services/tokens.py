@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 
 from ..database import read
 from ..errors import Invalid, NotFound, Unauthorized
@@ -162,31 +162,33 @@ _ACTOR_COLUMNS = (USERS.c.id, USERS.c.email, USERS.c.name, USERS.c.notifications
 _GRANTS = AuthToken.__table__
 _PERSONAL = PersonalToken.__table__
 
+
+def _lookup(table: Any, hash_column: Any, *columns: Any) -> Select:
+    """A token's `columns` with its user's, found by the token's hash."""
+    return (
+        select(*columns, USERS.c.is_active, *_ACTOR_COLUMNS)
+        .join(USERS, USERS.c.id == table.c.user_id)
+        .where(hash_column == bindparam("token_hash"))
+    )
+
+
 # Built once: every API request runs one of them, and building a statement costs more than
 # running it. Table columns, not ORM attributes: an ORM statement, even of columns only,
 # goes through the ORM's row loading.
-_ACCESS_QUERY = (
-    select(
-        _GRANTS.c.id.label("grant_id"),
-        _GRANTS.c.access_expires_at,
-        _GRANTS.c.revoked_at,
-        USERS.c.is_active,
-        *_ACTOR_COLUMNS,
-    )
-    .join(USERS, USERS.c.id == _GRANTS.c.user_id)
-    .where(_GRANTS.c.access_hash == bindparam("token_hash"))
+_ACCESS_QUERY = _lookup(
+    _GRANTS,
+    _GRANTS.c.access_hash,
+    _GRANTS.c.id.label("grant_id"),
+    _GRANTS.c.access_expires_at,
+    _GRANTS.c.revoked_at,
 )
-_PERSONAL_QUERY = (
-    select(
-        _PERSONAL.c.id.label("personal_id"),
-        _PERSONAL.c.scope,
-        _PERSONAL.c.expires_at,
-        _PERSONAL.c.last_used_at,
-        USERS.c.is_active,
-        *_ACTOR_COLUMNS,
-    )
-    .join(USERS, USERS.c.id == _PERSONAL.c.user_id)
-    .where(_PERSONAL.c.token_hash == bindparam("token_hash"))
+_PERSONAL_QUERY = _lookup(
+    _PERSONAL,
+    _PERSONAL.c.token_hash,
+    _PERSONAL.c.id.label("personal_id"),
+    _PERSONAL.c.scope,
+    _PERSONAL.c.expires_at,
+    _PERSONAL.c.last_used_at,
 )
 
 
