@@ -17,7 +17,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..database import read
+from ..database import Prepared, read
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import (
@@ -56,6 +56,8 @@ from .common import (
 from .notifications import Outbox
 
 MEMBERSHIPS = Membership.__table__
+PROJECTS = Project.__table__
+COMMENTS = Comment.__table__
 T = TypeVar("T")
 COMMENT_MAX = 10_000
 TASK_NOT_FOUND = "No such task."
@@ -206,7 +208,7 @@ def _visible_cards(actor: Actor) -> Select:
 
 # Reads run on every request of every board and script: their statements are built once,
 # as building a statement and its cache key costs about as much as running it.
-_CARD_QUERY = (
+_CARD_QUERY = Prepared(
     select_card_with_assignees()
     .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == TASKS.c.project_id)
     .where(TASKS.c.id == bindparam("task_id"), MEMBERSHIPS.c.user_id == bindparam("user_id"))
@@ -267,11 +269,13 @@ def _entities(rows: list[Row[Any]]) -> list[Any]:
     return [row[0] for row in rows]
 
 
-_SIZES_QUERY = select(
-    MEMBERSHIPS.c.user_id, *(_last_position(bindparam("project_id"), s) for s in STATUSES)
-).where(
-    MEMBERSHIPS.c.project_id == bindparam("project_id"),
-    MEMBERSHIPS.c.user_id == bindparam("user_id"),
+_SIZES_QUERY = Prepared(
+    select(
+        MEMBERSHIPS.c.user_id, *(_last_position(bindparam("project_id"), s) for s in STATUSES)
+    ).where(
+        MEMBERSHIPS.c.project_id == bindparam("project_id"),
+        MEMBERSHIPS.c.user_id == bindparam("user_id"),
+    )
 )
 # One position range per column, [lo, hi): plain equality and range conditions on the board
 # index, which every planner turns into index seeks (row-value comparisons are not as lucky).
@@ -287,7 +291,7 @@ _RANGES = or_(
         for status in STATUSES
     )
 )
-_RANGE_QUERY = (
+_RANGE_QUERY = Prepared(
     select_cards()
     .where(_RANGES)
     .order_by(TASKS.c.status, TASKS.c.position, TASKS.c.id)
@@ -295,7 +299,7 @@ _RANGE_QUERY = (
 )
 # The same ranges are exactly the page's tasks: their assignees by the same seeks, instead
 # of one bound parameter per card.
-_RANGE_ASSIGNEES_QUERY = (
+_RANGE_ASSIGNEES_QUERY = Prepared(
     select_assignees().join(TASKS, TASKS.c.id == ASSIGNEES.c.task_id).where(_RANGES)
 )
 
@@ -353,22 +357,37 @@ class BoardState:
     overdue: int
 
 
+# Every open board asks for its state every few seconds.
+_BOARD_STATE_QUERY = Prepared(
+    select(
+        PROJECTS.c.board_version,
+        select(func.count())
+        .select_from(TASKS)
+        .where(
+            TASKS.c.project_id == PROJECTS.c.id,
+            TASKS.c.status != "done",
+            TASKS.c.due_date < bindparam("now"),
+        )
+        .scalar_subquery(),
+    )
+    .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == PROJECTS.c.id)
+    .where(PROJECTS.c.id == bindparam("project_id"), MEMBERSHIPS.c.user_id == bindparam("user_id"))
+)
+_COMMENT_COUNTS_QUERY = Prepared(
+    select(COMMENTS.c.task_id, func.count())
+    .join(TASKS, TASKS.c.id == COMMENTS.c.task_id)
+    .where(TASKS.c.project_id == bindparam("project_id"))
+    .group_by(COMMENTS.c.task_id)
+)
+
+
 def board_state(actor: Actor, project_id: uuid.UUID) -> BoardState:
     """The board's version and overdue count in one query; NotFound for a non-member.
 
     Cards turn overdue with time, not with a write, so the count is part of the state.
     """
-    overdue = (
-        select(func.count())
-        .select_from(Task)
-        .where(Task.project_id == Project.id, Task.status != "done", Task.due_date < utcnow())
-        .scalar_subquery()
-    )
-    row = read(
-        select(Project.board_version, overdue)
-        .join(Membership, Membership.project_id == Project.id)
-        .where(Project.id == project_id, Membership.user_id == actor.id)
-    ).first()
+    params = {"project_id": project_id, "user_id": actor.id, "now": utcnow()}
+    row = read(_BOARD_STATE_QUERY, params).first()
     if row is None:
         raise NotFound(projects.PROJECT_NOT_FOUND)
     return BoardState(version=row[0], overdue=row[1])
@@ -377,12 +396,7 @@ def board_state(actor: Actor, project_id: uuid.UUID) -> BoardState:
 def comment_counts(actor: Actor, project_id: uuid.UUID) -> dict[uuid.UUID, int]:
     """How many comments each card of the board has (cards without any are left out)."""
     projects.get_for_member(actor, project_id, load=False)
-    rows = read(
-        select(Comment.task_id, func.count())
-        .join(Task, Task.id == Comment.task_id)
-        .where(Task.project_id == project_id)
-        .group_by(Comment.task_id)
-    )
+    rows = read(_COMMENT_COUNTS_QUERY, {"project_id": project_id})
     return {task_id: count for task_id, count in rows}
 
 
