@@ -158,3 +158,23 @@ def test_ensure_sync_remembers_plain_functions_within_a_bound():
         app.ensure_sync(lambda: None)
     assert len(app._plain) <= App._PLAIN_LIMIT
     assert app.ensure_sync(plain) is plain
+
+
+def test_api_answers_do_not_vary_on_cookie_and_pages_keep_their_session(app, alice):
+    """A bearer request's session is never read, so caches need not key API answers on
+    cookies; a logged-in page still reads (and varies on) its session."""
+    from webutil import web_login
+
+    project = alice.create_project()
+    for resp in (alice.get("/api/v1/projects"), alice.get(f"/api/v1/projects/{project['id']}")):
+        assert resp.status_code == 200
+        assert "Cookie" not in resp.headers.get("Vary", "")
+        assert "Set-Cookie" not in resp.headers
+
+    browser = app.test_client()
+    token = web_login(browser, alice.email)
+    page = browser.get(f"/projects/{project['id']}")
+    assert page.status_code == 200
+    assert "Cookie" in page.headers["Vary"]
+    browser.post("/logout", data={"csrf_token": token})
+    assert browser.get(f"/projects/{project['id']}").status_code in (302, 303)
