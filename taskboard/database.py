@@ -176,7 +176,11 @@ def read(
     a safe request see what they would in the session: SQLite starts no transaction for
     reads, PostgreSQL's GETs run without one (`_reads_without_transaction`). Any other
     request, and code outside a request (the CLI, the worker), runs it in the ORM
-    session, which sees its own uncommitted changes.
+    session, which sees its own uncommitted changes (and flushes pending ones first).
+
+    A `Prepared` statement runs on that connection's driver cursor and gives `Rows`; in
+    the session it is executed as its plain statement and gives a `Result`. Both answer
+    `all()`, `first()`, iteration and rows by name or index.
     """
     if has_request_context() and request.method in SAFE_METHODS:
         connection = g.get("read_connection")
