@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_mail import Connection, Message
 
 log = logging.getLogger("taskboard.mail")
@@ -43,10 +43,22 @@ def render(template: str, *, to: str, subject: str, message_id: str, **context: 
     return Mail(
         to=to,
         subject=SUBJECT_PREFIX + subject,
-        text=render_template(f"mail/{template}.txt", subject=subject, **context),
-        html=render_template(f"mail/{template}.html", subject=subject, **context),
+        text=_render(f"mail/{template}.txt", subject=subject, **context),
+        html=_render(f"mail/{template}.html", subject=subject, **context),
         message_id=message_id,
     )
+
+
+def _render(path: str, /, **context: Any) -> str:
+    """A mail template with only the values it is given, not the request's context.
+
+    A mail must read the same whether the worker renders it or a request does (jobs run
+    inline when the queue is immediate), and rendering must not touch the request's
+    session or user: that marked the session read, and an answer that sent mail then
+    carried `Vary: Cookie` where one that did not send any lacked it — enough to tell a
+    known address from an unknown one on the password reset.
+    """
+    return current_app.jinja_env.get_template(path).render(context)
 
 
 def message_id(key: str) -> str:
