@@ -178,3 +178,41 @@ def test_api_answers_do_not_vary_on_cookie_and_pages_keep_their_session(app, ali
     assert "Cookie" in page.headers["Vary"]
     browser.post("/logout", data={"csrf_token": token})
     assert browser.get(f"/projects/{project['id']}").status_code in (302, 303)
+
+
+def test_queue_warnings_are_written_once_per_interval(monkeypatch):
+    """waitress's "Task queue depth" warning, once per interval, with the count held back."""
+    import logging
+
+    from taskboard import http
+
+    clock = [100.0]
+    monkeypatch.setattr(http.time, "monotonic", lambda: clock[0])
+    once = http.OncePerInterval(10.0)
+
+    def warn(depth: int) -> logging.LogRecord | None:
+        record = logging.LogRecord(
+            "waitress.queue", logging.WARNING, "", 0, "Task queue depth is %d", (depth,), None
+        )
+        return record if once.filter(record) else None
+
+    first = warn(1)
+    assert first is not None and first.getMessage() == "Task queue depth is 1"
+    assert [warn(d) for d in (2, 3, 4)] == [None, None, None]
+    clock[0] += 9.9
+    assert warn(5) is None
+    clock[0] += 0.2
+    later = warn(6)
+    assert later is not None
+    assert later.getMessage() == "Task queue depth is 6 (and 4 more since the last such warning)"
+    clock[0] += 60
+    assert warn(1).getMessage() == "Task queue depth is 1"
+
+
+def test_the_app_filters_waitress_queue_warnings(app):
+    import logging
+
+    from taskboard.http import OncePerInterval
+
+    filters = logging.getLogger("waitress.queue").filters
+    assert sum(isinstance(f, OncePerInterval) for f in filters) == 1
