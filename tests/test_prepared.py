@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sqlite3
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 import taskboard.services
+from taskboard import database
 from taskboard.database import Prepared, Rows
 from taskboard.extensions import db
 from taskboard.services import cards, tasks, tokens
@@ -153,11 +155,26 @@ def test_api_reads_run_on_the_driver_cursor(app: Flask, alice, board, monkeypatc
     def refuse(*_: Any, **__: Any) -> Any:
         raise AssertionError("executed by SQLAlchemy")
 
+    # After each statement: is a transaction left open on the driver's connection?
+    open_after: list[bool] = []
+    run = database._Plan.run
+
+    def run_and_look(plan: Any, cursor: Any, params: Any) -> Any:
+        rows = run(plan, cursor, params)
+        conn = cursor.connection
+        if isinstance(conn, sqlite3.Connection):
+            open_after.append(conn.in_transaction)
+        else:  # psycopg: GETs read in autocommit, so no transaction is left behind
+            open_after.append(not conn.autocommit or conn.info.transaction_status != 0)
+        return rows
+
     monkeypatch.setattr(sa.Connection, "execute", refuse)
+    monkeypatch.setattr(database._Plan, "run", run_and_look)
     task = alice.get(f"{API}/tasks/{board['tasks'][1]}")
     page = alice.get(f"{API}/projects/{board['pid']}/tasks")
     assert task.status_code == page.status_code == 200
     assert task.json == expected["task"] and page.json == expected["page"]
+    assert open_after == [False] * 6  # token + task; token + sizes + page + assignees
     assert [p["email"] for p in task.json["assignees"]] == ["alice@example.com", "bob@example.com"]
 
 
