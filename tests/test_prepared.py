@@ -178,12 +178,27 @@ def test_api_reads_run_on_the_driver_cursor(app: Flask, alice, board, monkeypatc
     assert [p["email"] for p in task.json["assignees"]] == ["alice@example.com", "bob@example.com"]
 
 
-def test_listeners_and_echo_see_prepared_statements(app: Flask, alice, board, count_queries):
+def test_listeners_see_prepared_statements(app: Flask, alice, board, count_queries):
     """With a listener on the engine (tracing, query counts), SQLAlchemy runs them."""
     with count_queries() as counter:
         assert alice.get(f"{API}/tasks/{board['tasks'][1]}").status_code == 200
     assert counter.count == 2  # the token, the task with its assignees
     assert any("token_hash" in sql or "access_hash" in sql for sql in counter.statements)
+
+
+def test_echo_logs_prepared_statements(app: Flask, alice, caplog):
+    """With SQL echo on, SQLAlchemy runs them, so its log shows them."""
+    query = tokens._ACCESS_QUERY
+    with app.app_context():
+        engine = db.engine
+        engine.echo = True
+        try:
+            with caplog.at_level("INFO", "sqlalchemy.engine"), engine.connect() as connection:
+                rows = query.run(connection, {"token_hash": tokens.digest(alice.token)})
+        finally:
+            engine.echo = False
+    assert rows.first().email == "alice@example.com"
+    assert any("access_hash" in r.getMessage() for r in caplog.records)
 
 
 def test_a_driver_error_is_raised_as_sqlalchemys(app: Flask):
