@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_mail import Connection, Message
+from flask_mail import BadHeaderError, Connection, Message
 
 log = logging.getLogger("taskboard.mail")
 
@@ -24,6 +25,18 @@ SUBJECT_PREFIX = "[Taskboard] "
 
 class PermanentFailure(Exception):
     """The mail server refused the message for good (5xx): retrying cannot help."""
+
+
+# C0 and C1 control characters (CR, LF, TAB, NUL, NEL …) and the Unicode line and
+# paragraph separators: none may reach a header line.
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(value: str) -> str:
+    """User text made fit for one header line: control characters and line breaks become
+    spaces, runs of white space one space. A title like "Fix\\r\\nBcc: x@example.com" then
+    stays inside the Subject instead of breaking it (or making the message unsendable)."""
+    return " ".join(_LINE_BREAKING.sub(" ", value).split())
 
 
 @dataclass(frozen=True)
@@ -40,8 +53,9 @@ class Mail:
 def render(template: str, *, to: str, subject: str, message_id: str, **context: Any) -> Mail:
     """Render `templates/mail/<template>.txt` and `.html` into one mail."""
     context = {"base_url": current_app.config["BASE_URL"], **context}
+    subject = header_text(subject)
     return Mail(
-        to=to,
+        to=header_text(to),
         subject=SUBJECT_PREFIX + subject,
         text=_render(f"mail/{template}.txt", subject=subject, **context),
         html=_render(f"mail/{template}.html", subject=subject, **context),
@@ -107,7 +121,16 @@ class TimeoutConnection(Connection):
 
 
 def send(mail: Mail) -> str:
-    """Send one mail; where it went ("smtp" or the file written). Raises on failure."""
+    """Send one mail; where it went ("smtp" or the file written). Raises on failure,
+    PermanentFailure when no retry can help."""
+    try:
+        return _send(mail)
+    except BadHeaderError as exc:
+        # The message itself is malformed: it fails the same way on every try.
+        raise PermanentFailure("a header of the message holds a line break") from exc
+
+
+def _send(mail: Mail) -> str:
     message = to_message(mail)
     if current_app.config.get("MAIL_SERVER"):
         _send_smtp(message)

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import mail
 from ..extensions import db
@@ -106,32 +107,44 @@ def deliver(note_id: uuid.UUID) -> str:
         _finish(note.id, now, status="skipped", last_error=reason, claimed_at=None)
         return "skipped"
     try:
-        mail.send(build_mail(note))
+        outgoing = build_mail(note)
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        return _retry_later(note, now, exc)
+    except Exception as exc:  # noqa: BLE001 - the same row renders the same way on every try
+        return _give_up(note, now, exc)
+    try:
+        mail.send(outgoing)
     except mail.PermanentFailure as exc:
         return _give_up(note, now, exc)
     except Exception as exc:  # noqa: BLE001 - any failure to send is retried, then given up
-        if note.attempts >= _settings()["max_attempts"]:
-            return _give_up(note, now, exc)
-        delay = retry_delay(note.attempts)
-        log.warning(
-            "notification %s: try %d failed (%s); next try in %ss",
-            note.id,
-            note.attempts,
-            _describe(exc),
-            delay,
-        )
-        _finish(
-            note.id,
-            now,
-            status="pending",
-            claimed_at=None,
-            next_attempt_at=utcnow() + timedelta(seconds=delay),
-            last_error=_describe(exc),
-        )
-        enqueue_delivery([note.id], delay=delay)
-        return "retrying"
+        return _retry_later(note, now, exc)
     _finish(note.id, now, status="sent", sent_at=utcnow(), claimed_at=None, last_error=None)
     return "sent"
+
+
+def _retry_later(note: Notification, now: datetime, exc: BaseException) -> str:
+    """A failed try that may succeed later: back off, or give up after the last one."""
+    if note.attempts >= _settings()["max_attempts"]:
+        return _give_up(note, now, exc)
+    delay = retry_delay(note.attempts)
+    log.warning(
+        "notification %s: try %d failed (%s); next try in %ss",
+        note.id,
+        note.attempts,
+        _describe(exc),
+        delay,
+    )
+    _finish(
+        note.id,
+        now,
+        status="pending",
+        claimed_at=None,
+        next_attempt_at=utcnow() + timedelta(seconds=delay),
+        last_error=_describe(exc),
+    )
+    enqueue_delivery([note.id], delay=delay)
+    return "retrying"
 
 
 def _give_up(note: Notification, now: datetime, exc: BaseException) -> str:
