@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -138,6 +139,12 @@ def load(instance_path: Path) -> dict[str, Any]:
     if trusted_proxies < 0:
         raise ConfigError(f"TRUSTED_PROXIES must be 0 or more, not {trusted_proxies}")
     base_url = check_base_url(base_url or "http://127.0.0.1:8000")
+    idle_days = env_positive_int("SESSION_IDLE_DAYS", 14)
+    max_days = env_positive_int("SESSION_MAX_DAYS", 30)
+    if idle_days > max_days:
+        raise ConfigError(
+            f"SESSION_IDLE_DAYS ({idle_days}) cannot be more than SESSION_MAX_DAYS ({max_days})"
+        )
     mail_server = env_str("MAIL_SERVER")
     settings: dict[str, Any] = {
         "TASKBOARD_ENV": env,
@@ -175,6 +182,13 @@ def load(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": cookie_secure,
         "REMEMBER_COOKIE_SECURE": cookie_secure,
         "LOG_LEVEL": (env_str("LOG_LEVEL", "INFO") or "INFO").upper(),
+        "SESSION_IDLE_DAYS": idle_days,
+        "SESSION_MAX_DAYS": max_days,
+        # The cookie lives until the session's absolute end and is not renewed on each
+        # request; the server checks both timeouts (services/accounts.py).
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=max_days),
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        "HSTS": production,
     }
     if production:
         settings["DEBUG"] = False

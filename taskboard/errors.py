@@ -45,3 +45,10 @@ class PreconditionFailed(DomainError):
 class Unauthorized(DomainError):
     status = 401
     default_message = "Authentication required."
+
+
+class TooManyRequests(DomainError):
+    """Too many tries of something guarded (a password): wait, then try again."""
+
+    status = 429
+    default_message = "Too many attempts; wait a minute and try again."

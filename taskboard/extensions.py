@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import flask_login
@@ -13,9 +14,12 @@ from flask_migrate import Migrate
 from flask_smorest import Api as SmorestApi
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from markupsafe import escape
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+log = logging.getLogger("taskboard.errors")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -95,11 +99,22 @@ def render_error_page(code: int, message: str | None = None) -> Any:
             "Vary": "HX-Request",
         }
         return text, code, headers
-    return (
-        render_template("errors/error.html", code=code, message=message),
-        code,
-        {"Vary": "HX-Request"},
-    )
+    try:
+        page = render_template("errors/error.html", code=code, message=message)
+    except Exception:
+        log.exception("the error page for a %d could not be rendered", code)
+        page = _BARE_ERROR_PAGE.format(
+            code=code, message=escape(message or "Something went wrong.")
+        )
+    return page, code, {"Vary": "HX-Request"}
+
+
+_BARE_ERROR_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error {code}</title>'
+    '<link rel="stylesheet" href="/static/css/app.css"></head><body><main>'
+    "<h1>Error {code}</h1><p>{message}</p><p><a href=\"/\">Back to Taskboard</a></p>"
+    "</main></body></html>"
+)
 
 
 api = Api()

@@ -11,7 +11,7 @@ from inspect import iscoroutinefunction
 from typing import Any
 
 import orjson
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, current_app, g, request, session
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
@@ -66,6 +66,23 @@ class OncePerInterval(logging.Filter):
 
 QUEUE_WARNING_SECONDS = 10.0
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    char = match.group()
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\x{ord(char):02x}")
+
+
+class OneLineFormatter(logging.Formatter):
+    """Each record one line: control characters in the message (a `%0a` in a path, a task
+    title with a line break) are written escaped, so nothing can forge a log line. A
+    traceback, appended after the message, keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        return _CONTROL.sub(_escape_control, line) if _CONTROL.search(line) else line
+
 
 def _configure_logging(app: Flask) -> None:
     # Every request logs a line: skip what the format never prints (the caller's file and
@@ -76,7 +93,7 @@ def _configure_logging(app: Flask) -> None:
     root = logging.getLogger()
     if not any(getattr(h, "_taskboard", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler._taskboard = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
@@ -96,6 +113,27 @@ SECURITY_HEADERS = (
 )
 
 
+PRIVATE = "private, no-cache"  # for the signed-in person only, and checked each time
+NO_STORE = "no-store"  # carries a secret: kept by no cache, not even the browser's
+HSTS = "max-age=31536000"
+RETRY_AFTER = "60"
+
+
+def no_store() -> None:
+    """Mark this request's answer as carrying a secret (a token, a new password link)."""
+    g.cache_control = NO_STORE
+
+
+def _signed_in() -> bool:
+    """Whether the request came with credentials: a bearer token or a login session.
+
+    The session is only looked at when a cookie came (so an API answer does not start to
+    vary on Cookie)."""
+    if "HTTP_AUTHORIZATION" in request.environ:
+        return True
+    return "HTTP_COOKIE" in request.environ and "_user_id" in session
+
+
 def _finish(response: Response) -> Response:
     headers = response.headers
     present = {name.lower() for name, _ in headers.items()}
@@ -104,6 +142,14 @@ def _finish(response: Response) -> Response:
     for name, value in SECURITY_HEADERS:
         if name.lower() not in present:
             headers.add(name, value)  # absent: no need for `set`'s search for others
+    if response.status_code == 429 and "retry-after" not in present:
+        headers.add("Retry-After", RETRY_AFTER)  # the budgets' window is a minute
+    if "cache-control" not in present:
+        cache = g.get("cache_control") or (PRIVATE if _signed_in() else None)
+        if cache:
+            headers.add("Cache-Control", cache)
+    if current_app.config.get("HSTS") and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", HSTS)
     started = g.get("request_started")
     elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
     log.info(

@@ -138,8 +138,9 @@ def test_counters_in_redis_are_shared_by_processes(tmp_path):
 
 
 def test_login_page_is_limited_with_a_friendly_page(tmp_path):
-    client = limited_app(tmp_path, WTF_CSRF_ENABLED=False).test_client()
-    register(client, "ann@example.com")
+    app = limited_app(tmp_path, WTF_CSRF_ENABLED=False)
+    register(app.test_client(), "ann@example.com")
+    client = app.test_client()
     form = {"email": "ann@example.com", "password": "wrong password"}
     for _ in range(3):
         resp = client.post("/login", data=form, environ_base={"REMOTE_ADDR": "10.0.9.1"})
@@ -153,8 +154,6 @@ def test_login_page_is_limited_with_a_friendly_page(tmp_path):
     assert resp.mimetype == "text/html"
     assert int(resp.headers["Retry-After"]) > 0
     assert "wait a minute and try again" in resp.get_data(as_text=True)
-    # The API's token endpoint counts on its own.
-    assert login(client, "ann@example.com", PASSWORD, addr="10.0.9.3").status_code == 201
 
 
 def test_pages_are_limited_per_session(tmp_path):
@@ -166,3 +165,56 @@ def test_pages_are_limited_per_session(tmp_path):
         assert client.get("/projects").status_code == 200
     resp = client.get("/projects")
     assert resp.status_code == 429 and resp.mimetype == "text/html"
+
+
+# One guessing budget per account (SPEC §16) ----------------------------------------
+
+
+def page_login(client: Any, email: str, password: str, addr: str) -> Any:
+    return client.post(
+        "/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": addr}
+    )
+
+
+def test_every_password_check_spends_one_budget_per_account(tmp_path):
+    app = limited_app(tmp_path, WTF_CSRF_ENABLED=False, TASKBOARD_RATE_API="100/minute")
+    ann = register(app.test_client(), "ann@example.com")  # her own client, logged in before
+    stranger = app.test_client()
+    assert page_login(stranger, "ann@example.com", "wrong one", "10.1.0.1").status_code == 401
+    assert login(stranger, "ann@example.com", "wrong two", addr="10.1.0.2").status_code == 401
+    assert login(stranger, "Ann@Example.com", "wrong three", addr="10.1.0.3").status_code == 401
+    # The account's shared budget is spent: any client that never logged in is held back,
+    # on the page and on the API, even with the right password.
+    fresh = app.test_client()
+    assert_429(login(fresh, "ann@example.com", PASSWORD, addr="10.1.0.4"))
+    resp = page_login(fresh, "ann@example.com", PASSWORD, "10.1.0.5")
+    assert resp.status_code == 429 and "wait a minute" in resp.get_data(as_text=True)
+    # Ann's own client logged in before: strangers' failures do not lock her out.
+    assert login(ann.client, "ann@example.com", PASSWORD, addr="10.1.0.6").status_code == 201
+
+
+def test_current_password_checks_join_the_budget(tmp_path):
+    app = limited_app(tmp_path, TASKBOARD_RATE_API="100/minute")
+    ann = register(app.test_client(), "ann@example.com")
+    ann.client.delete_cookie("taskboard_device")  # a script: keeps no cookies
+    wrong = {"password": "a new password", "current_password": "not it"}
+    assert ann.patch(f"{API}/users/me", json=wrong).status_code == 403
+    email = {"email": "ann2@example.com", "current_password": "not it either"}
+    assert ann.post(f"{API}/users/me/email", json=email).status_code == 403
+    assert ann.patch(f"{API}/users/me", json=wrong).status_code == 403
+    # Three wrong guesses through a token: the account's budget is spent, for these
+    # checks and for logging in from any client that has not logged in before.
+    assert_429(ann.patch(f"{API}/users/me", json={**wrong, "current_password": PASSWORD}))
+    assert_429(ann.post(f"{API}/users/me/email", json=email))
+    assert_429(login(app.test_client(), "ann@example.com", PASSWORD, addr="10.2.0.9"))
+
+
+def test_a_device_cookie_is_signed(tmp_path):
+    app = limited_app(tmp_path)
+    register(app.test_client(), "ann@example.com")
+    for i in range(3):
+        resp = login(app.test_client(), "ann@example.com", "bad", addr=f"10.3.0.{i}")
+        assert resp.status_code == 401
+    forged = app.test_client()
+    forged.set_cookie("taskboard_device", "eyJhIjoiYiJ9.forged")
+    assert_429(login(forged, "ann@example.com", PASSWORD, addr="10.3.0.9"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+import json
 from collections.abc import Callable
 from copy import deepcopy
 from functools import wraps
@@ -91,7 +92,9 @@ def error_payload(code: int, message: str | None = None, errors: Any = None) -> 
 def domain_error_response(error: DomainError) -> tuple[dict[str, Any], int, dict[str, str]]:
     errors = None
     if error.status == 422 and error.field:
-        errors = {"json": {error.field: [error.message]}}
+        # A GET has only its query string to be wrong in; every other method, its body.
+        location = "query" if request.method in SAFE_METHODS else "json"
+        errors = {location: {error.field: [error.message]}}
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
     return error_payload(error.status, error.message, errors), error.status, headers
 
@@ -271,12 +274,26 @@ def _require_json(view: Callable) -> Callable:
             abort(422, errors={"json": {"_schema": ["Send a JSON object in the request body."]}})
         if not request.is_json:
             abort(415, message="Send JSON, with 'Content-Type: application/json'.")
-        bad = _unstorable_field(request.get_json(silent=True))
+        try:
+            data = json.loads(request.get_data(cache=True))
+        except json.JSONDecodeError:
+            data = None  # webargs answers it with 400 and where the JSON breaks
+        except (RecursionError, ValueError) as exc:
+            # Valid JSON Python will not read: arrays nested a thousand deep, numbers of
+            # thousands of digits. Refused here, before webargs parses the body again.
+            abort(400, message=f"The request body cannot be read: {_unreadable(exc)}.")
+        bad = _unstorable_field(data)
         if bad is not None:
             abort(422, errors={"json": {bad: ["Contains characters that are not allowed."]}})
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def _unreadable(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    return "a number in it has too many digits"
 
 
 def _unstorable_field(data: Any, name: str = "_schema") -> str | None:

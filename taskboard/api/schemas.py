@@ -13,7 +13,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..models import SCOPES, STATUSES
-from ..services.common import is_plain
+from ..services.common import YEAR_PATTERN, is_plain
 from .dumping import plan_of
 
 UUID_RE = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
@@ -190,7 +190,13 @@ class MemberAddSchema(Schema):
 
 # Tasks -----------------------------------------------------------------------------
 
-DueDate = fields.AwareDateTime
+class DueDate(fields.AwareDateTime):
+    """A date-time with an offset, in the years the services take (`check_moment`); the
+    OpenAPI document says so with a pattern, so clients and fuzzers know the range."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": YEAR_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
 
 class TaskSchema(Schema):

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask.views import MethodView
 
+from ..http import no_store
 from ..limits import auth_limits
 from ..models import PersonalToken, User
 from ..services import account_links, accounts, tokens
@@ -30,13 +31,15 @@ class Register(MethodView):
 
 @blp.route("/auth/tokens")
 class Tokens(MethodView):
-    decorators = auth_limits()
+    # Per client here; per account, every password check shares one budget (limits.py).
+    decorators = auth_limits(per_account=False)
 
     @blp.arguments(s.CredentialsSchema)
     @blp.response(201, s.TokenPairSchema)
     @blp.errors(401, 429)
     def post(self, body: dict[str, Any]) -> tokens.TokenPair:
         """Log in: trade email and password for an access and a refresh token"""
+        no_store()
         user = accounts.authenticate(body["email"], body["password"])
         return tokens.issue_pair(user)
 
@@ -56,6 +59,7 @@ class Refresh(MethodView):
     @blp.errors(401, 429)
     def post(self, body: dict[str, Any]) -> tokens.TokenPair:
         """Trade a refresh token for a new pair; the old refresh token stops working"""
+        no_store()
         return tokens.refresh_pair(body["refresh_token"])
 
 
@@ -104,10 +108,11 @@ class MyEmail(MethodView):
     @blp.auth(personal=False)
     @blp.arguments(s.EmailChangeSchema)
     @blp.response(202, s.AcceptedSchema)
-    @blp.errors(409)
+    @blp.errors(429)
     def post(self, body: dict[str, Any]) -> dict[str, str]:
         """Change email: a confirmation link goes to the new address, a notice to the
-        current one; nothing changes until the link is opened"""
+        current one; nothing changes until the link is opened. An address that has an
+        account gets the same answer, and a mail saying it is in use"""
         address = account_links.request_email_change(
             current_user(), body["email"], body["current_password"]
         )
@@ -125,6 +130,7 @@ class Me(MethodView):
     @blp.auth(personal=False)
     @blp.arguments(s.MePatchSchema)
     @blp.response(200, s.MeSchema)
+    @blp.errors(429)
     def patch(self, body: dict[str, Any]) -> User:
         """Change name, notification preference or password (with the current one)"""
         principal = current_principal()
@@ -148,6 +154,7 @@ class PersonalTokens(MethodView):
     @blp.response(201, s.PersonalTokenCreatedSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create a personal token for scripts; the secret is shown this once"""
+        no_store()
         token, secret = tokens.create_personal(current_actor(), **body)
         shown = {name: getattr(token, name) for name in s.PersonalTokenSchema().fields}
         return {**shown, "token": secret}

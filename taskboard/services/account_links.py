@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict, Forbidden, Invalid
+from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..models import Notification, User, utcnow
 from . import accounts, tokens
@@ -186,6 +186,9 @@ EMAIL_CONFIRM = register_kind(
 EMAIL_CHANGE_NOTICE = register_kind(
     "email_change_notice", "Your email address is being changed", account=True
 )
+EMAIL_IN_USE = register_kind(
+    "email_in_use", "This address already has a Taskboard account", account=True
+)
 
 
 def request_email_change(actor: User, email: str, current_password: str) -> str:
@@ -194,18 +197,20 @@ def request_email_change(actor: User, email: str, current_password: str) -> str:
     Nothing changes until the link is opened. The normalised new address.
     """
     address = accounts.check_email(email)
-    if not accounts.password_matches(actor.password_hash, current_password):
-        raise Forbidden("The current password is wrong.")
+    accounts.check_current_password(actor, current_password)
     if address == actor.email:
         raise Invalid("This is already your email address.", field="email")
-    if accounts.email_taken(address):
-        raise Conflict("An account with this email already exists.", field="email")
     payload = {"new_email": address, "old_email": actor.email, "state": fingerprint(actor)}
     outbox = Outbox()
-    outbox.add(EMAIL_CONFIRM, actor, email=address, payload=payload)
-    # To the address as it is now: the notice must reach it even if the change goes through
-    # before the mail is sent.
-    outbox.add(EMAIL_CHANGE_NOTICE, actor, email=actor.email, payload=payload)
+    if accounts.email_taken(address):
+        # The same answer as for a free address, so the answer tells no one which
+        # addresses have accounts; the mail to that address says why nothing happens.
+        outbox.add(EMAIL_IN_USE, actor, email=address, payload=payload)
+    else:
+        outbox.add(EMAIL_CONFIRM, actor, email=address, payload=payload)
+        # To the address as it is now: the notice must reach it even if the change goes
+        # through before the mail is sent.
+        outbox.add(EMAIL_CHANGE_NOTICE, actor, email=actor.email, payload=payload)
     db.session.commit()
     outbox.dispatch()
     return address

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from ..extensions import db
+from ..limits import PasswordGuard
 from ..models import Membership, PersonalToken, User
 from . import tokens
 from .common import check_plain, is_plain
@@ -117,14 +118,37 @@ def register(
 
 
 def authenticate(email: str, password: str) -> User:
-    """The user with these credentials, or Unauthorized with one message for every failure."""
+    """The user with these credentials, or Unauthorized with one message for every failure.
+
+    Each guess counts against the account's budget (`limits.PasswordGuard`), known or not,
+    so the answer tells nothing about which addresses have accounts."""
+    guard = PasswordGuard(email if is_plain(email) else "")
+    guard.check()
     user = find_by_email(email)
     if user is None:
         _verify_against_dummy(password)
+        guard.failed()
         raise Unauthorized(BAD_CREDENTIALS)
-    if not password_matches(user.password_hash, password) or not user.is_active:
+    if not password_matches(user.password_hash, password):
+        guard.failed()
         raise Unauthorized(BAD_CREDENTIALS)
+    if not user.is_active:
+        raise Unauthorized(BAD_CREDENTIALS)
+    guard.succeeded()
     return user
+
+
+WRONG_CURRENT_PASSWORD = "The current password is wrong."
+
+
+def check_current_password(user: User, password: str) -> None:
+    """Forbidden unless `password` is the user's; wrong guesses spend the same budget as
+    the login's, so these checks are no way around it."""
+    guard = PasswordGuard(user.email)
+    guard.check()
+    if not password_matches(user.password_hash, password):
+        guard.failed()
+        raise Forbidden(WRONG_CURRENT_PASSWORD)
 
 
 def update_profile(
@@ -144,8 +168,7 @@ def update_profile(
         if not current_password:
             raise Invalid("Give your current password to set a new one.", field="current_password")
         check_password_rules(password)
-        if not password_matches(actor.password_hash, current_password):
-            raise Forbidden("The current password is wrong.")
+        check_current_password(actor, current_password)
     elif current_password is not None:
         raise Invalid("current_password is only needed to set a new password.", field="password")
     if name is not None:

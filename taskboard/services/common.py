@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import update as sql_update
@@ -99,6 +100,25 @@ def check_version(current: int, expected: int | None, what: str = "card") -> Non
         raise PreconditionFailed(
             f"This {what} was changed by someone else meanwhile; reload it and try again."
         )
+
+
+YEAR_MIN = 1900
+YEAR_MAX = 9000
+# The same range for a date-time's text, as the OpenAPI document states it.
+YEAR_PATTERN = r"^(19[0-9]{2}|[2-8][0-9]{3}|9000)-"
+
+
+def check_moment(value: datetime, field: str, label: str) -> datetime:
+    """A point in time the API takes: with an offset, its year (as written) 1900 to 9000.
+
+    Outside that range a date is a typo or an attack, and a year-9999 moment cannot be
+    shown in a time zone west of UTC (Python's datetime ends at year 9999).
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise Invalid(f"{label} must carry a timezone offset.", field=field)
+    if not YEAR_MIN <= value.year <= YEAR_MAX:
+        raise Invalid(f"{label} must be between the years {YEAR_MIN} and {YEAR_MAX}.", field=field)
+    return value
 
 
 def like_pattern(text: str) -> str:

@@ -47,6 +47,7 @@ from .common import (
     Actor,
     Page,
     check_description,
+    check_moment,
     check_title,
     check_version,
     clean_text,
@@ -72,6 +73,12 @@ class TaskFilter:
     due_before: datetime | None = None
     due_after: datetime | None = None
     overdue: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.due_before is not None:
+            check_moment(self.due_before, "due_before", "due_before")
+        if self.due_after is not None:
+            check_moment(self.due_after, "due_after", "due_after")
 
     def apply(self, query: Select, now: datetime) -> Select:
         """The filters as conditions on a query of the tasks table."""
@@ -111,9 +118,9 @@ def check_status(status: str) -> str:
 
 
 def check_due_date(due_date: datetime | None) -> datetime | None:
-    if due_date is not None and due_date.tzinfo is None:
-        raise Invalid("Due date must carry a timezone offset.", field="due_date")
-    return due_date
+    if due_date is None:
+        return None
+    return check_moment(due_date, "due_date", "Due date")
 
 
 def _record(task_id: uuid.UUID, actor: Actor, verb: str, now: datetime, **detail: Any) -> None:

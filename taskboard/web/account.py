@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, make_response, render_template
 from flask_login import current_user, login_required
 
-from ..errors import DomainError, Forbidden, Invalid
+from ..errors import DomainError, Forbidden, Invalid, TooManyRequests
 from ..services import account_links, accounts, tokens
 from .auth import start_session
 from .forms import EmailChangeForm, PasswordForm, ProfileForm, TokenForm, show_error
@@ -67,6 +67,7 @@ def profile() -> Response:
 @login_required
 def password() -> Response:
     form = PasswordForm()
+    status = 422
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
@@ -75,9 +76,9 @@ def password() -> Response:
                 password=form.password.data or "",
                 current_password=form.current_password.data or "",
             )
-        except Forbidden as error:
-            show_error(form, error, {"": "current_password"})
+        except (Forbidden, TooManyRequests) as error:
             form.current_password.errors = [error.message]
+            status = error.status
         except DomainError as error:
             show_error(form, error)
         else:
@@ -85,20 +86,22 @@ def password() -> Response:
             start_session(user)
             flash("Password changed. Your other sessions have been logged out.", "success")
             return see_other("/account")
-    return account_page(422, password_form=form)
+    return account_page(status, password_form=form)
 
 
 @bp.post("/account/email")
 @login_required
 def email() -> Response:
     form = EmailChangeForm()
+    status = 422
     if form.validate_on_submit():
         try:
             address = account_links.request_email_change(
                 current_user, form.email.data or "", form.current_password.data or ""
             )
-        except Forbidden as error:
+        except (Forbidden, TooManyRequests) as error:
             form.current_password.errors = [error.message]
+            status = error.status
         except DomainError as error:
             show_error(form, error)
         else:
@@ -107,7 +110,7 @@ def email() -> Response:
                 "success",
             )
             return see_other("/account")
-    return account_page(422, email_form=form)
+    return account_page(status, email_form=form)
 
 
 def _tokens_answer(status: int = 200, **context: Any) -> Response:

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from ..errors import DomainError, Unauthorized
+from ..errors import DomainError, TooManyRequests, Unauthorized
 from ..limits import auth_limited
 from ..models import User
 from ..services import accounts
@@ -66,7 +66,7 @@ def register() -> Any:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@auth_limited
+@auth_limited(per_account=False)  # per account: the password budget (limits.PasswordGuard)
 def login() -> Any:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_after_login())
@@ -75,9 +75,9 @@ def login() -> Any:
     if form.validate_on_submit():
         try:
             user = accounts.authenticate(form.email.data or "", form.password.data or "")
-        except Unauthorized as error:
+        except (Unauthorized, TooManyRequests) as error:
             form.form_errors.append(error.message)
-            status = 401
+            status = error.status
         else:
             start_session(user)
             return see_other(_after_login())

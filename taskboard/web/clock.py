@@ -35,7 +35,12 @@ def zone_name() -> str:
 
 
 def local(value: datetime) -> datetime:
-    return value.astimezone(viewer_zone())
+    """The moment in the viewer's zone; in UTC where that zone would pass year 1 or 9999
+    (dates so far out are refused on input, but older data may hold one)."""
+    try:
+        return value.astimezone(viewer_zone())
+    except OverflowError:
+        return value.astimezone(UTC)
 
 
 def short_date(value: datetime | None) -> str:
