@@ -15,6 +15,7 @@ from flask import Flask, Request, Response, current_app, g, request, session
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
+from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger("taskboard.request")
@@ -162,14 +163,32 @@ def _finish(response: Response) -> Response:
     return response
 
 
+# Bidi embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069): a name
+# holding U+202E shows the text after it reversed, so "Invoice<U+202E>fdp.exe" reads as
+# "Invoiceexe.pdf". Stored as given; dropped from every value a template prints, on the
+# pages and in mail alike.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def displayed(value: Any) -> Any:
+    """Jinja's `finalize`: each printed value, with bidi controls removed from text (from
+    markup too, such as a form field with its value: they are never part of HTML syntax)."""
+    if isinstance(value, str) and _BIDI_CONTROLS.search(value):
+        cleaned = _BIDI_CONTROLS.sub("", value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
+
+
 class App(Flask):
-    """Flask, remembering which functions are plain `def`s.
+    """Flask, remembering which functions are plain `def`s, and printing text in templates
+    without bidi controls (`displayed`).
 
     Flask asks `inspect.iscoroutinefunction` about every hook and view on every request
     (`ensure_sync`); with flask-smorest's decorator layers that is a dozen questions a
     request, each answered the same way as the last time.
     """
 
+    jinja_options = {**Flask.jinja_options, "finalize": displayed}
     _PLAIN_LIMIT = 4096  # a bound, should some code hand in new functions on each request
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

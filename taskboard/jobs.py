@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 
 from .queue import Every, huey, job_context
-from .services import account_links, delivery, notifications
+from .services import account_links, accounts, delivery, notifications
 
 log = logging.getLogger("taskboard.jobs")
 
@@ -54,4 +54,14 @@ def purge_outbox() -> int:
         deleted = delivery.purge()
     if deleted:
         log.info("deleted %d old notification(s)", deleted)
+    return deleted
+
+
+@huey.periodic_task(Every(24 * 3600))
+def purge_login_sessions() -> int:
+    """Delete login sessions that ended or passed SESSION_MAX_DAYS."""
+    with job_context():
+        deleted = accounts.purge_login_sessions()
+    if deleted:
+        log.info("deleted %d old login session(s)", deleted)
     return deleted

@@ -118,8 +118,13 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # The login session a request was made in (not a column): set at login and when a
+    # session cookie is read, so flask-login keeps it in the cookie.
+    login_session_id = None  # a uuid.UUID once set; not annotated, so not mapped
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        base = f"{self.id}:{self.session_version}"
+        return f"{base}:{self.login_session_id}" if self.login_session_id else base
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
@@ -256,8 +261,26 @@ class AuthToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Every pair made by refreshing the pair of one login shares its family: a spent
+    # refresh token used again, or a logout, ends the whole family.
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
 
     user: Mapped[User] = relationship()
+
+
+class LoginSession(db.Model):
+    """One login in a browser. The session cookie names it, so logging out ends it on the
+    server; it also ends after SESSION_IDLE_DAYS unused and SESSION_MAX_DAYS after login."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PersonalToken(db.Model):

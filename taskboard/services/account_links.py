@@ -10,13 +10,14 @@ token is made when the mail is sent, never stored; the outbox row holds only the
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, Invalid
@@ -24,6 +25,8 @@ from ..extensions import db
 from ..models import Notification, User, utcnow
 from . import accounts, tokens
 from .notifications import Outbox, register_kind
+
+log = logging.getLogger("taskboard.account_links")
 
 RESET_SALT = "taskboard.password-reset"
 EMAIL_SALT = "taskboard.email-change"
@@ -118,10 +121,42 @@ def request_password_reset(email: str) -> None:
     answer says nothing about which addresses have accounts, not even by its timing.
     """
     address = accounts.check_email(email)
+    if _reset_mails_capped(address):
+        log.info("password reset for an address at its cap: no mail this time")
+        return
     outbox = Outbox()
     outbox.add(PASSWORD_RESET, None, email=address)
     db.session.commit()
     outbox.dispatch()
+
+
+RESET_MAILS_PER_HOUR = 5
+RESET_LINKS_OPEN = 3
+
+
+def _reset_mails_capped(address: str) -> bool:
+    """Whether the address had its share of reset mail: RESET_MAILS_PER_HOUR requests in
+    the last hour, or RESET_LINKS_OPEN links that still work. However many clients ask, a
+    mailbox gets no more than that (the per-client limits cannot see rotating clients).
+    Known and unknown addresses are counted alike, so the cap tells nothing either."""
+    now = utcnow()
+    recent = and_(
+        Notification.kind == PASSWORD_RESET.name,
+        Notification.email == address,
+        Notification.created_at > now - timedelta(hours=1),
+    )
+    requested = db.session.scalar(select(func.count()).select_from(Notification).where(recent))
+    open_links = db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(
+            Notification.kind == PASSWORD_RESET.name,
+            Notification.email == address,
+            Notification.created_at > now - RESET_LIFETIME,
+            Notification.status.in_(("pending", "sending", "sent")),
+        )
+    )
+    return (requested or 0) >= RESET_MAILS_PER_HOUR or (open_links or 0) >= RESET_LINKS_OPEN
 
 
 def check_reset_token(token: str) -> User:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from ..extensions import db
 from ..limits import PasswordGuard
-from ..models import Membership, PersonalToken, User
+from ..models import LoginSession, Membership, PersonalToken, User, utcnow
 from . import tokens
-from .common import check_plain, is_plain
+from .common import check_plain, is_plain, looks_empty
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -55,7 +56,7 @@ def check_password_rules(password: str, field: str = "password") -> None:
 
 def check_name(name: str, field: str = "name") -> str:
     name = check_plain(name, field, "Name").strip()
-    if not 1 <= len(name) <= 255:
+    if looks_empty(name) or len(name) > 255:
         raise Invalid("Name must be between 1 and 255 characters.", field=field)
     return name
 
@@ -183,16 +184,81 @@ def update_profile(
     return actor
 
 
+SEEN_GRANULARITY = timedelta(hours=1)  # a session's last use is written at most this often
+
+
+def start_login_session(user: User) -> uuid.UUID:
+    """A new login session for the user (committed); its id goes into the cookie."""
+    now = utcnow()
+    login = LoginSession(id=uuid.uuid4(), user_id=user.id, created_at=now, last_seen_at=now)
+    db.session.add(login)
+    db.session.commit()
+    user.login_session_id = login.id
+    return login.id
+
+
+def end_login_session(session_id: uuid.UUID | None) -> None:
+    """Log out: the session's cookie, or any copy of it, no longer works."""
+    if session_id is None:
+        return
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def _session_alive(login: LoginSession, now: datetime) -> bool:
+    config = current_app.config
+    if login.ended_at is not None:
+        return False
+    if now - login.created_at > timedelta(days=config["SESSION_MAX_DAYS"]):
+        return False
+    return now - login.last_seen_at <= timedelta(days=config["SESSION_IDLE_DAYS"])
+
+
 def load_session_user(session_id: str) -> User | None:
-    """The user behind a login session id (`<uuid>:<session_version>`), if still valid."""
-    user_id, _, version = session_id.partition(":")
+    """The user behind a session cookie's id (`<user>:<session_version>:<login session>`),
+    if the account is active, no password change ended it, and the login session is open
+    and within its idle and absolute timeouts."""
+    user_id, version, login_id = [*session_id.split(":"), "", ""][:3]
     try:
-        user = db.session.get(User, uuid.UUID(user_id))
+        uid, lid = uuid.UUID(user_id), uuid.UUID(login_id)
     except ValueError:
         return None
-    if user is None or not user.is_active or str(user.session_version) != version:
+    row = db.session.execute(
+        select(User, LoginSession)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == uid, LoginSession.id == lid)
+    ).first()
+    if row is None:
         return None
+    user, login = row
+    now = utcnow()
+    if not user.is_active or str(user.session_version) != version:
+        return None
+    if not _session_alive(login, now):
+        return None
+    if now - login.last_seen_at > SEEN_GRANULARITY:
+        login.last_seen_at = now
+        db.session.commit()
+    user.login_session_id = login.id
     return user
+
+
+def purge_login_sessions() -> int:
+    """Delete login sessions that ended, or are past their absolute timeout."""
+    config = current_app.config
+    cutoff = utcnow() - timedelta(days=config["SESSION_MAX_DAYS"])
+    deleted = db.session.execute(
+        delete(LoginSession)
+        .where(or_(LoginSession.ended_at.is_not(None), LoginSession.created_at < cutoff))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return deleted
 
 
 # Administration (the `flask users …` and `flask tokens …` commands) ---------------------

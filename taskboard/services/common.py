@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,12 +54,27 @@ def check_plain(value: str, field: str, label: str) -> str:
     return value
 
 
+# Characters that show nothing: a title made only of them looks empty on the board.
+_BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def looks_empty(value: str) -> bool:
+    """Whether text shows nothing: empty, or only spaces, zero-width and format characters
+    (U+200B, U+2060, bidi controls …), combining marks and blank fillers (U+2800, U+3164)."""
+    return all(
+        ch in _BLANK_CHARACTERS or unicodedata.category(ch) in _BLANK_CATEGORIES for ch in value
+    )
+
+
 def clean_text(value: str | None, field: str, label: str, *, min_len: int, max_len: int) -> str:
-    """Strip surrounding whitespace and check the length, naming the field on failure."""
+    """Strip surrounding whitespace and check the length, naming the field on failure.
+
+    Where some text is required, text that shows nothing counts as empty."""
     value = check_plain(value or "", field, label).strip()
+    if min_len and looks_empty(value):
+        raise Invalid(f"{label} must not be empty.", field=field)
     if len(value) < min_len or len(value) > max_len:
-        if min_len and not value:
-            raise Invalid(f"{label} must not be empty.", field=field)
         raise Invalid(f"{label} must be at most {max_len} characters.", field=field)
     return value
 

@@ -16,7 +16,7 @@ from ..database import Prepared, read
 from ..errors import Invalid, NotFound, Unauthorized
 from ..extensions import db
 from ..models import SCOPES, AuthToken, PersonalToken, User, utcnow
-from .common import Actor, check_plain
+from .common import Actor, check_plain, looks_empty
 
 ACCESS_PREFIX = "tba_"
 REFRESH_PREFIX = "tbr_"
@@ -83,7 +83,8 @@ class Principal:
         return user
 
 
-def _issue(user: User) -> tuple[AuthToken, TokenPair]:
+def _issue(user: User, family_id: uuid.UUID | None = None) -> tuple[AuthToken, TokenPair]:
+    """A new pair: of a new login's family, or of `family_id` when refreshing."""
     config = current_app.config
     now = utcnow()
     access, refresh = _new_secret(ACCESS_PREFIX), _new_secret(REFRESH_PREFIX)
@@ -94,6 +95,7 @@ def _issue(user: User) -> tuple[AuthToken, TokenPair]:
         access_expires_at=now + timedelta(seconds=config["ACCESS_TOKEN_TTL"]),
         refresh_expires_at=now + timedelta(seconds=config["REFRESH_TOKEN_TTL"]),
         created_at=now,
+        family_id=family_id or uuid.uuid4(),
     )
     db.session.add(grant)
     return grant, TokenPair(access, refresh, config["ACCESS_TOKEN_TTL"])
@@ -106,15 +108,21 @@ def issue_pair(user: User) -> TokenPair:
 
 
 def refresh_pair(refresh_token: str) -> TokenPair:
-    """Trade a refresh token for a new pair; the old refresh token stops working."""
+    """Trade a refresh token for a new pair; the old refresh token stops working.
+
+    A refresh token used a second time was copied: whoever holds it, every token of its
+    login (its family) is revoked, so the thief's pair stops working too."""
     now = utcnow()
     grant = db.session.scalar(
         select(AuthToken).where(AuthToken.refresh_hash == digest(refresh_token))
     )
+    if grant is not None and grant.refreshed_at is not None:
+        _revoke_family(grant.family_id)
+        db.session.commit()
+        raise Unauthorized(INVALID_TOKEN)
     if (
         grant is None
         or grant.revoked_at is not None
-        or grant.refreshed_at is not None
         or grant.refresh_expires_at <= now
         or not grant.user.is_active
     ):
@@ -125,22 +133,31 @@ def refresh_pair(refresh_token: str) -> TokenPair:
         .where(AuthToken.id == grant.id, AuthToken.refreshed_at.is_(None))
         .values(refreshed_at=now)
     )
-    if used.rowcount != 1:
+    if used.rowcount != 1:  # refreshed at the same moment by someone else: reuse
         db.session.rollback()
+        _revoke_family(grant.family_id)
+        db.session.commit()
         raise Unauthorized(INVALID_TOKEN)
-    _, pair = _issue(grant.user)
+    _, pair = _issue(grant.user, grant.family_id)
     db.session.commit()
     return pair
 
 
 def revoke_grant(grant_id: uuid.UUID) -> None:
-    """End an access token and its refresh token."""
+    """Log out: end this access token, its refresh token and every other token of the
+    same login (the earlier access tokens of its family, still within their 30 minutes)."""
+    family = select(AuthToken.family_id).where(AuthToken.id == grant_id).scalar_subquery()
+    _revoke_family(family)
+    db.session.commit()
+
+
+def _revoke_family(family_id: Any) -> None:
     db.session.execute(
         update(AuthToken)
-        .where(AuthToken.id == grant_id, AuthToken.revoked_at.is_(None))
+        .where(AuthToken.family_id == family_id, AuthToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
-    db.session.commit()
 
 
 def revoke_all(user: User, *, keep_grant: uuid.UUID | None = None, personal: bool = True) -> int:
@@ -245,7 +262,7 @@ def create_personal(
 ) -> tuple[PersonalToken, str]:
     """A new personal token and its secret, which is never shown again."""
     name = check_plain(name, "name", "Token name").strip()
-    if not 1 <= len(name) <= 100:
+    if looks_empty(name) or len(name) > 100:
         raise Invalid("Token name must be between 1 and 100 characters.", field="name")
     if scope not in SCOPES:
         raise Invalid("Scope must be 'read' or 'write'.", field="scope")

@@ -78,7 +78,7 @@ def password() -> Response:
             )
         except (Forbidden, TooManyRequests) as error:
             form.current_password.errors = [error.message]
-            status = error.status
+            status = 429 if isinstance(error, TooManyRequests) else 422
         except DomainError as error:
             show_error(form, error)
         else:
@@ -101,7 +101,7 @@ def email() -> Response:
             )
         except (Forbidden, TooManyRequests) as error:
             form.current_password.errors = [error.message]
-            status = error.status
+            status = 429 if isinstance(error, TooManyRequests) else 422
         except DomainError as error:
             show_error(form, error)
         else:

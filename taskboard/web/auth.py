@@ -27,8 +27,11 @@ bp = Blueprint("web_auth", __name__)
 
 
 def start_session(user: User) -> None:
-    """Log in on a fresh session, so a session id planted before login is worth nothing."""
+    """Log in on a fresh session, so a session id planted before login is worth nothing.
+
+    The cookie names a new login session on the server, which logging out ends."""
     session.clear()
+    accounts.start_login_session(user)
     login_user(user)
     session.permanent = True
 
@@ -88,6 +91,8 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Response:
+    if current_user.is_authenticated:
+        accounts.end_login_session(current_user.login_session_id)
     logout_user()
     session.clear()
     flash("You are logged out.", "success")
