@@ -63,10 +63,13 @@ def personal_token(user: ApiUser, scope: str = "write") -> str:
 
 
 def session_id(app: Any, email: str) -> str:
-    """What flask-login keeps in a session cookie for this user right now."""
+    """What flask-login keeps in the cookie of a session of this user logged in now."""
     user = user_row(app, email)
     assert user is not None
-    return user.get_id()
+    with app.app_context():
+        user = db.session.merge(user)
+        accounts.start_login_session(user)
+        return user.get_id()
 
 
 def session_valid(app: Any, sid: str) -> bool:

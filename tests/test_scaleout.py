@@ -77,13 +77,17 @@ def test_a_token_made_on_one_server_works_on_the_other(servers):
         "POST", "/api/v1/auth/tokens/refresh", {"refresh_token": pair["refresh_token"]}
     )
     assert refreshed.status == 201
-    # The refresh made on B is seen by A: the old refresh token is spent there too.
+    token = refreshed.json["access_token"]
+    assert a.request("GET", "/api/v1/users/me", token=token).status == 200
+    # The refresh made on B is seen by A: the old refresh token is spent there too, and
+    # its reuse revokes the whole login, on both servers.
     again = a.request(
         "POST", "/api/v1/auth/tokens/refresh", {"refresh_token": pair["refresh_token"]}
     )
     assert again.status == 401
-    token = refreshed.json["access_token"]
-    assert a.request("GET", "/api/v1/users/me", token=token).status == 200
+    assert b.request("GET", "/api/v1/users/me", token=token).status == 401
+    # A logout on one server ends the login on the other.
+    token = register_and_log_in(a, "token2@example.com")["access_token"]
     assert b.request("DELETE", "/api/v1/auth/tokens", token=token).status == 204
     assert a.request("GET", "/api/v1/users/me", token=token).status == 401
 
