@@ -4,6 +4,7 @@
     .venv/bin/python bench/costs.py --profile list       # pyinstrument tree of the list
     .venv/bin/python bench/costs.py --cprofile get       # cProfile, by own time
     .venv/bin/python bench/costs.py --database postgresql
+    .venv/bin/python bench/costs.py --plain-dump         # marshmallow's dump: the plans' gain
 
 No server and no sockets: each request is a WSGI call with a prepared environ, so the
 numbers are the application's own cost (what waitress adds is the same for every app).
@@ -66,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=500, help="requests per measurement")
     parser.add_argument("--profile", choices=["list", "get"], help="pyinstrument tree")
     parser.add_argument("--cprofile", choices=["list", "get"], help="cProfile by own time")
+    parser.add_argument(
+        "--plain-dump",
+        action="store_true",
+        help="dump responses with marshmallow's own Schema.dump, not the schemas' plans",
+    )
     args = parser.parse_args(argv)
 
     with (
@@ -81,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
 
         import wsgi
         from bench import bare, floor
+
+        if args.plain_dump:
+            import marshmallow
+
+            from taskboard.api import schemas
+
+            schemas.Schema.dump = marshmallow.Schema.dump  # type: ignore[method-assign]
 
         logging.getLogger("taskboard.request").setLevel(logging.WARNING)
         bare.DB = bare.Database(url)

@@ -54,6 +54,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
 
+    from .errors import handlers as error_handlers
+
+    error_handlers.init_app(app)
+
     from .health import bp as health_bp
 
     app.register_blueprint(health_bp)
@@ -65,7 +69,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_api(app: Flask) -> None:
     from .api import docs, projects, tasks, users
-    from .errors import DomainError
 
     rest_api.init_app(app)
     rest_api.spec.components.security_scheme(
@@ -81,4 +84,3 @@ def _register_api(app: Flask) -> None:
         csrf.exempt(module.blp)
         limits.limit_api(module.blp)
     app.register_blueprint(docs.bp)
-    app.register_error_handler(DomainError, docs.handle_domain_error)

@@ -11,13 +11,9 @@ import uuid
 from collections import Counter
 
 from .queue import Every, huey, job_context
-from .services import account_links, accounts, delivery, notifications
+from .services import accounts, delivery, notifications
 
 log = logging.getLogger("taskboard.jobs")
-
-# The account mail kinds must be known wherever the outbox is delivered.
-ACCOUNT_KINDS = (account_links.PASSWORD_RESET, account_links.EMAIL_CONFIRM)
-
 
 @huey.task()
 def deliver_notifications(ids: list[str]) -> dict[str, int]:
@@ -25,6 +21,17 @@ def deliver_notifications(ids: list[str]) -> dict[str, int]:
     with job_context():
         outcomes = Counter(delivery.deliver(uuid.UUID(key)) for key in ids)
     return dict(outcomes)
+
+
+def carry(ids: list[str], *, delay: float | None = None) -> None:
+    """The outbox's carrier: the ids to a worker, now or after `delay` seconds."""
+    if delay:
+        deliver_notifications.schedule(args=(ids,), delay=delay)
+    else:
+        deliver_notifications(ids)
+
+
+notifications.register_carrier(carry)
 
 
 @huey.periodic_task(Every("NOTIFY_SWEEP_SECONDS"))

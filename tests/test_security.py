@@ -109,12 +109,12 @@ def test_the_form_refuses_a_far_date_with_a_message(
 def test_an_error_page_that_cannot_render_still_answers(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import taskboard.extensions as extensions
+    from taskboard.errors import handlers
 
     def broken(*args: Any, **kwargs: Any) -> str:
         raise OverflowError("date value out of range")
 
-    monkeypatch.setattr(extensions, "render_template", broken)
+    monkeypatch.setattr(handlers, "render_template", broken)
     resp = client.get("/no-such-page")
     assert resp.status_code == 404
     assert "Error 404" in text(resp)
@@ -343,7 +343,8 @@ def formatted(records: list[logging.LogRecord]) -> list[str]:
 def test_control_characters_cannot_split_a_log_line(
     app: Flask, client: FlaskClient, alice: ApiUser, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO)
+    for name in ("taskboard.request", "taskboard.mail"):  # whatever earlier tests set
+        caplog.set_level(logging.INFO, logger=name)
     client.get("/nothing%0a2026-12-02 INFO taskboard.request: GET /forged 200")
     project = alice.create_project("Project\r\nINFO forged")
     bob = alice.client.post(

@@ -15,10 +15,9 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
-from werkzeug.http import HTTP_STATUS_CODES
 
 from ..database import SAFE_METHODS
-from ..errors import DomainError, Forbidden, Unauthorized
+from ..errors import Forbidden, Unauthorized
 from ..models import User
 from ..services import tokens
 from ..services.common import is_plain
@@ -77,26 +76,6 @@ class PaginationQuerySchema(ma.Schema):
 
 # Parsing the query with one instance: making a schema copies all its fields.
 PAGINATION_QUERY = PaginationQuerySchema()
-
-
-def error_payload(code: int, message: str | None = None, errors: Any = None) -> dict[str, Any]:
-    """flask-smorest's error shape: {code, status, message?, errors?}."""
-    payload: dict[str, Any] = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error")}
-    if message:
-        payload["message"] = message
-    if errors:
-        payload["errors"] = errors
-    return payload
-
-
-def domain_error_response(error: DomainError) -> tuple[dict[str, Any], int, dict[str, str]]:
-    errors = None
-    if error.status == 422 and error.field:
-        # A GET has only its query string to be wrong in; every other method, its body.
-        location = "query" if request.method in SAFE_METHODS else "json"
-        errors = {location: {error.field: [error.message]}}
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
-    return error_payload(error.status, error.message, errors), error.status, headers
 
 
 class Blueprint(SmorestBlueprint):

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, String, bindparam, select, type_coerce
 
-from ..database import Prepared, read
+from ..database import read
 from ..models import STATUS_LABELS, Task, TaskAssignee, User
 
 TASKS = Task.__table__
@@ -58,9 +58,9 @@ class Card:
         return STATUS_LABELS[self.status]
 
 
-def _raw(column: Any) -> Any:
+def _raw(column: Any, label: str) -> Any:
     """The column as the driver returns it: ids are made UUIDs by `_uuid`, which remembers."""
-    return type_coerce(column, String).label(f"{column.table.name}_{column.name}")
+    return type_coerce(column, String).label(label)
 
 
 @lru_cache(maxsize=16384)
@@ -75,8 +75,8 @@ def _uuid(value: Any) -> uuid.UUID:
 
 
 _CARD_COLUMNS = (
-    _raw(TASKS.c.id),
-    _raw(TASKS.c.project_id),
+    _raw(TASKS.c.id, "task_id"),
+    _raw(TASKS.c.project_id, "project_id"),
     TASKS.c.title,
     TASKS.c.description,
     TASKS.c.status,
@@ -85,9 +85,9 @@ _CARD_COLUMNS = (
     TASKS.c.created_at,
     TASKS.c.updated_at,
     TASKS.c.version,
-    _raw(USERS.c.id),
-    USERS.c.email,
-    USERS.c.name,
+    _raw(USERS.c.id, "creator_id"),
+    USERS.c.email.label("creator_email"),
+    USERS.c.name.label("creator_name"),
 )
 
 
@@ -95,14 +95,19 @@ def select_assignees() -> Select:
     """SELECT of (task id, user id, email, name) of task assignees, in each card's order;
     narrowed by the caller to a page's tasks."""
     return (
-        select(_raw(ASSIGNEES.c.task_id), _raw(USERS.c.id), USERS.c.email, USERS.c.name)
+        select(
+            _raw(ASSIGNEES.c.task_id, "task_id"),
+            _raw(USERS.c.id, "user_id"),
+            USERS.c.email,
+            USERS.c.name,
+        )
         .join_from(ASSIGNEES, USERS, USERS.c.id == ASSIGNEES.c.user_id)
         .order_by(USERS.c.name, USERS.c.id)
     )
 
 
 # Built once: building a statement and its cache key costs about as much as running it.
-_ASSIGNEES_QUERY = Prepared(
+_ASSIGNEES_QUERY = (
     select_assignees().where(ASSIGNEES.c.task_id.in_(bindparam("task_ids", expanding=True)))
 )
 
@@ -123,20 +128,28 @@ def build(
     if not rows:
         return []
     if assignee_rows is None:
-        assignee_rows = read(_ASSIGNEES_QUERY, {"task_ids": [_uuid(row[0]) for row in rows]})
+        ids = [_uuid(row.task_id) for row in rows]
+        assignee_rows = read(_ASSIGNEES_QUERY, {"task_ids": ids})
     assignees: dict[uuid.UUID, list[Person]] = {}
     for task_id, user_id, email, name in assignee_rows:
         assignees.setdefault(_uuid(task_id), []).append(Person(_uuid(user_id), email, name))
-    return [_card(row, assignees.get(_uuid(row[0]), [])) for row in rows]
+    return [_card(row, assignees.get(_uuid(row.task_id), [])) for row in rows]
 
 
-def _card(row: Sequence[Any], assignees: list[Person]) -> Card:
-    """A card from the first columns of a `select_cards()` row."""
+def _card(row: Any, assignees: list[Person]) -> Card:
+    """A card from a `select_cards()` row."""
     return Card(
-        _uuid(row[0]),
-        _uuid(row[1]),
-        *row[2:10],
-        created_by=Person(_uuid(row[10]), row[11], row[12]),
+        id=_uuid(row.task_id),
+        project_id=_uuid(row.project_id),
+        title=row.title,
+        description=row.description,
+        status=row.status,
+        position=row.position,
+        due_date=row.due_date,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+        created_by=Person(_uuid(row.creator_id), row.creator_email, row.creator_name),
         assignees=assignees,
     )
 
@@ -148,26 +161,35 @@ def select_card_with_assignees() -> Select:
     """SELECT of one card per row and assignee (a row with NULLs for none): a single card
     in one statement. `fetch_one` reads it."""
     return (
-        select_cards(_raw(_ASSIGNED.c.id), _ASSIGNED.c.email, _ASSIGNED.c.name)
+        select_cards(
+            _raw(_ASSIGNED.c.id, "assignee_id"),
+            _ASSIGNED.c.email.label("assignee_email"),
+            _ASSIGNED.c.name.label("assignee_name"),
+        )
         .outerjoin(ASSIGNEES, ASSIGNEES.c.task_id == TASKS.c.id)
         .outerjoin(_ASSIGNED, _ASSIGNED.c.id == ASSIGNEES.c.user_id)
         .order_by(_ASSIGNED.c.name, _ASSIGNED.c.id)
     )
 
 
-def fetch_one(query: Prepared, params: dict[str, Any]) -> Card | None:
+def fetch_one(query: Select, params: dict[str, Any]) -> Card | None:
     """Run a `select_card_with_assignees()` query narrowed to one task; None if no row."""
     rows = read(query, params).all()
     if not rows:
         return None
-    return _card(rows[0], [Person(_uuid(r[13]), r[14], r[15]) for r in rows if r[13] is not None])
+    assignees = [
+        Person(_uuid(row.assignee_id), row.assignee_email, row.assignee_name)
+        for row in rows
+        if row.assignee_id is not None
+    ]
+    return _card(rows[0], assignees)
 
 
 def fetch(
-    query: Prepared,
+    query: Select,
     params: dict[str, Any] | None = None,
     *,
-    assignees: Prepared | None = None,
+    assignees: Select | None = None,
 ) -> list[Card]:
     """Run a `select_cards()` query; the cards in its order. `assignees`, a
     `select_assignees()` query taking the same parameters and covering the same tasks,

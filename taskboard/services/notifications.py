@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -164,16 +164,29 @@ def _task_fields(task: Task, actor: Actor) -> dict[str, Any]:
     }
 
 
+class Carrier(Protocol):
+    """What takes outbox ids to the workers: `taskboard.jobs` registers its job here."""
+
+    def __call__(self, ids: list[str], *, delay: float | None = None) -> None: ...
+
+
+_carrier: Carrier | None = None
+
+
+def register_carrier(carrier: Carrier) -> None:
+    """Set what `enqueue_delivery` hands ids to (the jobs module does, when imported)."""
+    global _carrier
+    _carrier = carrier
+
+
 def enqueue_delivery(ids: Iterable[uuid.UUID], *, delay: float | None = None) -> bool:
     """Hand ids to the queue; False (logged) if the queue cannot take them."""
-    from ..jobs import deliver_notifications
-
     keys = [str(note_id) for note_id in ids]
+    if _carrier is None:
+        log.warning("no queue is set up; the sweep will send %d notification(s)", len(keys))
+        return False
     try:
-        if delay:
-            deliver_notifications.schedule(args=(keys,), delay=delay)
-        else:
-            deliver_notifications(keys)
+        _carrier(keys, delay=delay)
     except Exception:  # the rows are safe in the database; the sweep sends them
         log.exception("could not queue %d notification(s); the sweep will send them", len(keys))
         return False

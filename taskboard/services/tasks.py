@@ -17,7 +17,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..database import Prepared, read
+from ..database import read
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import (
@@ -215,7 +215,7 @@ def _visible_cards(actor: Actor) -> Select:
 
 # Reads run on every request of every board and script: their statements are built once,
 # as building a statement and its cache key costs about as much as running it.
-_CARD_QUERY = Prepared(
+_CARD_QUERY = (
     select_card_with_assignees()
     .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == TASKS.c.project_id)
     .where(TASKS.c.id == bindparam("task_id"), MEMBERSHIPS.c.user_id == bindparam("user_id"))
@@ -276,7 +276,7 @@ def _entities(rows: list[Row[Any]]) -> list[Any]:
     return [row[0] for row in rows]
 
 
-_SIZES_QUERY = Prepared(
+_SIZES_QUERY = (
     select(
         MEMBERSHIPS.c.user_id, *(_last_position(bindparam("project_id"), s) for s in STATUSES)
     ).where(
@@ -298,7 +298,7 @@ _RANGES = or_(
         for status in STATUSES
     )
 )
-_RANGE_QUERY = Prepared(
+_RANGE_QUERY = (
     select_cards()
     .where(_RANGES)
     .order_by(TASKS.c.status, TASKS.c.position, TASKS.c.id)
@@ -306,7 +306,7 @@ _RANGE_QUERY = Prepared(
 )
 # The same ranges are exactly the page's tasks: their assignees by the same seeks, instead
 # of one bound parameter per card.
-_RANGE_ASSIGNEES_QUERY = Prepared(
+_RANGE_ASSIGNEES_QUERY = (
     select_assignees().join(TASKS, TASKS.c.id == ASSIGNEES.c.task_id).where(_RANGES)
 )
 
@@ -365,7 +365,7 @@ class BoardState:
 
 
 # Every open board asks for its state every few seconds.
-_BOARD_STATE_QUERY = Prepared(
+_BOARD_STATE_QUERY = (
     select(
         PROJECTS.c.board_version,
         select(func.count())
@@ -375,12 +375,13 @@ _BOARD_STATE_QUERY = Prepared(
             TASKS.c.status != "done",
             TASKS.c.due_date < bindparam("now"),
         )
-        .scalar_subquery(),
+        .scalar_subquery()
+        .label("overdue"),
     )
     .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == PROJECTS.c.id)
     .where(PROJECTS.c.id == bindparam("project_id"), MEMBERSHIPS.c.user_id == bindparam("user_id"))
 )
-_COMMENT_COUNTS_QUERY = Prepared(
+_COMMENT_COUNTS_QUERY = (
     select(COMMENTS.c.task_id, func.count())
     .join(TASKS, TASKS.c.id == COMMENTS.c.task_id)
     .where(TASKS.c.project_id == bindparam("project_id"))
@@ -397,7 +398,7 @@ def board_state(actor: Actor, project_id: uuid.UUID) -> BoardState:
     row = read(_BOARD_STATE_QUERY, params).first()
     if row is None:
         raise NotFound(projects.PROJECT_NOT_FOUND)
-    return BoardState(version=row[0], overdue=row[1])
+    return BoardState(version=row.board_version, overdue=row.overdue)
 
 
 def comment_counts(actor: Actor, project_id: uuid.UUID) -> dict[uuid.UUID, int]:

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 
-from ..database import Prepared, read
+from ..database import read
 from ..errors import Invalid, NotFound, Unauthorized
 from ..extensions import db
 from ..models import SCOPES, AuthToken, PersonalToken, User, utcnow
@@ -180,9 +180,9 @@ _GRANTS = AuthToken.__table__
 _PERSONAL = PersonalToken.__table__
 
 
-def _lookup(table: Any, hash_column: Any, *columns: Any) -> Prepared:
+def _lookup(table: Any, hash_column: Any, *columns: Any) -> Select:
     """A token's `columns` with its user's, found by the token's hash."""
-    return Prepared(
+    return (
         select(*columns, USERS.c.is_active, *_ACTOR_COLUMNS)
         .join(USERS, USERS.c.id == table.c.user_id)
         .where(hash_column == bindparam("token_hash"))

@@ -7,18 +7,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, make_response, redirect, request
 from flask_login import login_url
-from flask_wtf.csrf import CSRFError
 
-from ..extensions import login_manager, render_error_page
+from ..extensions import login_manager
 from ..limits import limit_api
 from ..models import utcnow
 from .clock import date_time, short_date
 from .htmx import is_htmx
-
-CSRF_MESSAGE = (
-    "This page is out of date or the form did not come from Taskboard. "
-    "Reload the page and try again."
-)
 
 
 def _unauthorized() -> Response:
@@ -47,11 +41,6 @@ def is_overdue(task: Any) -> bool:
     return task.due_date is not None and task.status != "done" and task.due_date < utcnow()
 
 
-def _csrf_refused(error: CSRFError) -> Any:
-    """A form or htmx request without a valid token: 400, nothing changed, a plain reason."""
-    return render_error_page(400, CSRF_MESSAGE)
-
-
 def _vary_on_htmx(response: Response) -> Response:
     """Every page may answer htmx differently (a fragment, a login redirect), so say so."""
     if not request.path.startswith(("/api/", "/static/")) and request.path != "/healthz":
@@ -68,7 +57,6 @@ def init_app(app: Flask) -> None:
             limit_api(module.bp)
     login_manager.unauthorized_handler(_unauthorized)
     app.after_request(_vary_on_htmx)
-    app.register_error_handler(CSRFError, _csrf_refused)
     app.jinja_env.filters["initials"] = initials
     app.jinja_env.filters["short_date"] = short_date
     app.jinja_env.filters["date_time"] = date_time
