@@ -5,6 +5,7 @@
     .venv/bin/python bench/costs.py --cprofile get       # cProfile, by own time
     .venv/bin/python bench/costs.py --database postgresql
     .venv/bin/python bench/costs.py --plain-dump         # marshmallow's dump: the plans' gain
+    .venv/bin/python bench/costs.py --no-prepared        # SQLAlchemy runs every statement
 
 No server and no sockets: each request is a WSGI call with a prepared environ, so the
 numbers are the application's own cost (what waitress adds is the same for every app).
@@ -72,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="dump responses with marshmallow's own Schema.dump, not the schemas' plans",
     )
+    parser.add_argument(
+        "--no-prepared",
+        action="store_true",
+        help="run the prepared statements through SQLAlchemy's execution: their gain",
+    )
     args = parser.parse_args(argv)
 
     with (
@@ -94,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             from taskboard.api import schemas
 
             schemas.Schema.dump = marshmallow.Schema.dump  # type: ignore[method-assign]
+        if args.no_prepared:
+            import taskboard.database as taskboard_database
+
+            taskboard_database._has_listeners = lambda engine: True  # as if one listened
 
         logging.getLogger("taskboard.request").setLevel(logging.WARNING)
         bare.DB = bare.Database(url)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from flask import Flask, has_request_context, request
-from sqlalchemy import Executable, Result, event
-from sqlalchemy.orm import ORMExecuteState
+from flask import Flask, g, has_request_context, request
+from sqlalchemy import Connection, Dialect, Engine, Select, event, exc
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from .extensions import db
 
@@ -29,6 +31,7 @@ def init_app(app: Flask) -> None:
             event.listen(engine, "connect", _sqlite_pragmas)
     if not event.contains(db.session, "do_orm_execute", _reads_without_transaction):
         event.listen(db.session, "do_orm_execute", _reads_without_transaction)
+    app.teardown_appcontext(_close_read_connection)
 
 
 def _reads_without_transaction(state: ORMExecuteState) -> None:
@@ -41,19 +44,223 @@ def _reads_without_transaction(state: ORMExecuteState) -> None:
     SQLite starts no transaction for reads anyway. The pool restores the connection's
     usual isolation level when the request ends, so writes keep their transactions.
     """
-    session = state.session
-    if session.in_transaction() or not has_request_context():
-        return
-    if request.method in SAFE_METHODS and session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session_connection(state.session)
 
 
-def read(statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
-    """Run a read-only Core statement (columns, not ORM entities) in the ORM session.
+def session_connection(session: Session) -> Connection:
+    """The session's connection, begun in autocommit for a GET on PostgreSQL."""
+    if (
+        not session.in_transaction()
+        and has_request_context()
+        and request.method in SAFE_METHODS
+        and session.get_bind().dialect.name == "postgresql"
+    ):
+        return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session.connection()
 
-    The same everywhere, in a request of any method, the CLI and a job: the session's
-    connection, a `Result` back, and the session's own uncommitted changes seen (pending
-    ones are flushed first). The reads every request repeats build their statements
-    once, at import (see `services/cards.py`), and SQLAlchemy caches their compiled form.
+
+class Rows(list):  # type: ignore[type-arg]
+    """The rows of a read, with the `Result` methods reads use. What `read` gives for
+    every statement, run the fast way or by SQLAlchemy: rows by name and by index."""
+
+    def all(self) -> Rows:
+        return self
+
+    def first(self) -> Any:
+        return self[0] if self else None
+
+    def one(self) -> Any:
+        if len(self) != 1:
+            raise exc.NoResultFound("no row") if not self else exc.MultipleResultsFound("rows")
+        return self[0]
+
+    def one_or_none(self) -> Any:
+        if len(self) > 1:
+            raise exc.MultipleResultsFound("more than one row")
+        return self.first()
+
+    def scalar(self) -> Any:
+        return self[0][0] if self else None
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+    def scalars(self) -> Rows:
+        return Rows(row[0] for row in self)
+
+
+def _has_listeners(engine: Engine) -> bool:
+    """Whether anything listens to the engine's statements (tracing, a test counting
+    queries). SQLAlchemy offers no public question for "any listener at all", so this
+    reads `Engine._has_events`, the flag its own execution checks; `tests/test_database.py`
+    fails loudly if the flag disappears or stops following `event.listen`."""
+    return bool(engine._has_events)
+
+
+class _Plan:
+    """A statement compiled for one dialect: its SQL, how to bind, how to read the rows.
+
+    Built from SQLAlchemy's public compiler and type APIs: the compiled string and
+    parameter order, each bound parameter's type's `bind_processor`, each selected
+    column's type's `result_processor` (the conversions SQLAlchemy's own execution uses).
     """
-    return db.session.execute(statement, params)
+
+    def __init__(self, statement: Select, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.compiled = statement.compile(dialect=dialect)
+        # Expanding parameters (`IN` lists) make the SQL anew for each set of values.
+        self.expanding = any(bind.expanding for bind in self.compiled.binds.values())
+        self.processors = self._bind_processors(self.compiled.binds.items())
+        self.positions = self.compiled.positiontup
+        columns = list(statement.selected_columns)
+        names = [column.key for column in columns]
+        if len(set(names)) != len(names) or not all(n and n.isidentifier() for n in names):
+            raise ValueError(f"give each column of a prepared statement a name: {names}")
+        self.types = [column.type for column in columns]
+        self.row = namedtuple("Row", names)  # type: ignore[misc]
+        self.columns: list[tuple[int, Callable[[Any], Any]]] | None = None  # at first rows
+
+    def _bind_processors(
+        self, binds: Iterable[tuple[str, Any]]
+    ) -> dict[str, Callable[[Any], Any]]:
+        """Each parameter's type's conversion, by the parameter's name in the SQL."""
+        found = {}
+        for name, bind in binds:
+            process = bind.type.dialect_impl(self.dialect).bind_processor(self.dialect)
+            if process is not None:
+                found[name] = process
+        return found
+
+    def sql_and_values(self, params: dict[str, Any] | None) -> tuple[str, Any]:
+        if self.expanding:
+            state = self.compiled.construct_expanded_state(params)
+            sql, values, positions = state.statement, state.parameters, state.positiontup
+            # The expanded lists' processors, and those of every other parameter.
+            processors = {**self.processors, **state.processors}
+        else:
+            sql, processors, positions = self.compiled.string, self.processors, self.positions
+            values = self.compiled.construct_params(params)
+        for name, process in processors.items():
+            if name in values:
+                values[name] = process(values[name])
+        return sql, [values[name] for name in positions] if positions else values
+
+    def rows(self, fetched: list[Any], description: Any) -> Rows:
+        if self.columns is None:
+            self.columns = [
+                (index, process)
+                for index, type_ in enumerate(self.types)
+                if (
+                    process := type_.dialect_impl(self.dialect).result_processor(
+                        self.dialect, description[index][1]
+                    )
+                )
+                is not None
+            ]
+        make, columns = self.row._make, self.columns
+        if not columns:
+            return Rows(map(make, fetched))
+        rows = Rows()
+        for raw in fetched:
+            values = list(raw)
+            for index, process in columns:
+                values[index] = process(values[index])
+            rows.append(make(values))
+        return rows
+
+
+class Prepared:
+    """A Core SELECT built once and compiled once per dialect, run by `read` on the
+    driver's cursor of the session's connection.
+
+    SQLAlchemy's execution of a statement (cache key, execution context, result object)
+    costs several times what the driver takes to run it; for the reads every request
+    makes (its token, one task, a page of the board) that was most of their database time.
+    Measured with `bench/costs.py` (one task by its id, SQLite, medians of 500): 0.25 ms a
+    request with the statements run by SQLAlchemy, 0.19 ms run here, a quarter of the
+    request. Where something listens to the engine's statements or the engine echoes
+    them, SQLAlchemy runs the statement instead, so they see it.
+    """
+
+    __slots__ = ("_plans", "statement")
+
+    def __init__(self, statement: Select) -> None:
+        self.statement = statement
+        self._plans: dict[Dialect, _Plan] = {}
+
+    def plan(self, dialect: Dialect) -> _Plan:
+        plan = self._plans.get(dialect)
+        if plan is None:
+            if len(self._plans) >= 4:  # one engine per process; a bound for tests' many
+                self._plans.clear()
+            plan = self._plans[dialect] = _Plan(self.statement, dialect)
+        return plan
+
+    def run(self, connection: Connection, params: dict[str, Any] | None) -> Rows:
+        engine = connection.engine
+        if engine.echo or _has_listeners(engine):
+            return Rows(connection.execute(self.statement, params))
+        plan = self.plan(connection.dialect)
+        sql, values = plan.sql_and_values(params)
+        dbapi_connection = connection.connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, values)
+            return plan.rows(cursor.fetchall(), cursor.description)
+        except connection.dialect.loaded_dbapi.Error as error:
+            # As SQLAlchemy's execution would: its exception, and a lost connection is
+            # dropped from the pool rather than handed to the next request.
+            if connection.dialect.is_disconnect(error, dbapi_connection, cursor):
+                connection.invalidate(error)
+            raise exc.DBAPIError.instance(
+                sql, values, error, connection.dialect.loaded_dbapi.Error
+            ) from error
+        finally:
+            cursor.close()
+
+    def __iter__(self) -> Iterator[Any]:  # not iterable: a statement, not its rows
+        raise TypeError("run a Prepared statement with read()")
+
+
+def read(statement: Select | Prepared, params: dict[str, Any] | None = None) -> Rows:
+    """Run a read-only Core statement (columns, not ORM entities); its `Rows`, whatever
+    the statement and wherever it runs.
+
+    Where: the ORM session's connection (pending changes flushed first, as the session
+    would), except in a GET, HEAD or OPTIONS request that has not begun its session: there
+    the request's read connection, opened on first use and closed with the request. The
+    API's hot reads (the bearer's token, a task, a page of the board) then never open a
+    session, whose set-up and close cost more than their statements (`bench/costs.py`,
+    one task on SQLite: 0.25 ms a request through the session, 0.18 ms without). Once the
+    session has begun (the pages load their user through it) its connection serves, so a
+    request holds one connection. Reads of a safe request see what they would in the
+    session: SQLite starts no transaction for reads, PostgreSQL's GETs run without one.
+
+    A `Prepared` statement runs on that connection's driver cursor; any other by SQLAlchemy.
+    """
+    connection = _connection_for_read()
+    if type(statement) is Prepared:
+        return statement.run(connection, params)
+    return Rows(connection.execute(statement, params))
+
+
+def _connection_for_read() -> Connection:
+    if has_request_context() and request.method in SAFE_METHODS:
+        connection = g.get("read_connection")
+        if connection is not None:
+            return connection
+        if not (db.session.registry.has() and db.session().in_transaction()):
+            connection = g.read_connection = db.engine.connect()
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+            return connection
+    session = db.session()
+    if session.new or session.deleted or session.dirty:
+        session.flush()
+    return session_connection(session)
+
+
+def _close_read_connection(_exc: BaseException | None = None) -> None:
+    connection = g.pop("read_connection", None)
+    if connection is not None:
+        connection.close()

@@ -33,6 +33,14 @@ DOCS_CSP = (
 _SECRET_PATH = re.compile(r"^(/(?:reset-password|confirm-email)/)[^/]+")
 
 
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (the scheme in any case),
+    or None when the header is missing, of another scheme or empty."""
+    scheme, _, token = (header or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def loggable_path(path: str) -> str:
     return _SECRET_PATH.sub(r"\1[redacted]", path)
 

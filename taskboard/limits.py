@@ -26,6 +26,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from limits import parse
 
 from .errors import TooManyRequests
+from .http import bearer_token
 
 log = logging.getLogger("taskboard.limits")
 
@@ -58,10 +59,9 @@ def _failed(response: Any) -> bool:
 
 def _bearer_or_session() -> str:
     """Per token for the API, per logged-in session for pages, else per client."""
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer " and header[7:].strip():
-        digest = hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]
-        return "token:" + digest
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is not None:
+        return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
     user_id = session.get("_user_id")
     if user_id:
         return "session:" + str(user_id).partition(":")[0]

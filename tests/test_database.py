@@ -1,22 +1,28 @@
-"""`read` and the GETs that run without a transaction on PostgreSQL.
+"""`read`, prepared statements, and the GETs that run without a transaction.
 
-`read` is one thing everywhere: the ORM session's connection and a SQLAlchemy `Result`,
-in a GET, a POST, the CLI and a job. PostgreSQL GETs run in autocommit, which is only
-safe while a GET writes at most one statement: every GET route is walked to show it.
+`read` gives `Rows` wherever it runs (a GET, a POST, the CLI, a job); a prepared
+statement reads what SQLAlchemy's execution reads, value types included, on both
+databases. PostgreSQL GETs run in autocommit, which is only safe while a GET writes at
+most one statement: every GET route is walked to show it.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from webutil import web_login
 
-from taskboard.database import read
+import taskboard.services
+from taskboard import database
+from taskboard.database import Prepared, Rows, read
 from taskboard.extensions import db
 from taskboard.models import LoginSession, PersonalToken, Task
 from taskboard.queue import job_context
@@ -31,11 +37,18 @@ def test_read_gives_a_result_in_every_context(app: Flask, alice: Any) -> None:
     alice.create_task(project["id"], "one")
     query = sa.select(Task.__table__.c.title).where(Task.__table__.c.title == sa.bindparam("t"))
 
+    prepared = Prepared(query)
+
     def check() -> None:
-        result = read(query, {"t": "one"})
-        assert isinstance(result, sa.Result)
-        assert result.scalars().one() == "one"
-        assert read(query, {"t": "none"}).first() is None
+        for statement in (query, prepared):
+            rows = read(statement, {"t": "one"})
+            assert isinstance(rows, Rows)
+            assert rows.scalars().one() == "one" == rows.scalar_one() == rows.one().title
+            assert rows.first()[0] == "one" == rows.scalar()
+            none = read(statement, {"t": "none"})
+            assert none.first() is None and none.one_or_none() is None and none.all() == []
+            with pytest.raises(sa.exc.NoResultFound):
+                none.one()
 
     with app.test_request_context("/x", method="GET"):
         check()
@@ -63,25 +76,171 @@ def test_in_lists_mixed_with_typed_values_read_the_right_rows(app: Flask, alice:
         )
         .order_by(table.c.title)
     )
-    with app.test_request_context("/x", method="GET"):
-        ids = [uuid.UUID(t["id"]) for t in made]
-        params = {"ids": ids, "status": "done", "project": uuid.UUID(project["id"])}
-        assert read(query, params).scalars().all() == ["t1", "t2"]
-        assignees = read(cards._ASSIGNEES_QUERY, {"task_ids": ids[:1]}).all()
-        assert assignees == []
+    ids = [uuid.UUID(t["id"]) for t in made]
+    params = {"ids": ids, "status": "done", "project": uuid.UUID(project["id"])}
+    for method in ("GET", "POST"):
+        with app.test_request_context("/x", method=method):
+            assert read(query, params).scalars() == ["t1", "t2"]
+            assert read(Prepared(query), params).scalars() == ["t1", "t2"]
+            assert read(cards._ASSIGNEES_QUERY, {"task_ids": ids[:1]}).all() == []
 
 
-def test_the_reads_every_request_repeats_are_built_once() -> None:
-    """Built at import, so each request reuses the statement and its compiled form."""
-    for statement in (
-        tokens._ACCESS_QUERY,
-        tokens._PERSONAL_QUERY,
-        cards._ASSIGNEES_QUERY,
-        tasks._CARD_QUERY,
-        tasks._RANGE_QUERY,
-        tasks._BOARD_STATE_QUERY,
-    ):
-        assert isinstance(statement, sa.Select)
+def every_prepared() -> dict[str, Prepared]:
+    """Every prepared statement the services define, by module and name."""
+    found = {}
+    for info in pkgutil.iter_modules(taskboard.services.__path__):
+        module = importlib.import_module(f"taskboard.services.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, Prepared):
+                found[f"{info.name}.{name}"] = value
+    return found
+
+
+@pytest.fixture
+def board(alice: Any, bob: Any) -> dict[str, Any]:
+    """A project with cards in every column, with and without assignees and due dates,
+    and a personal token of Alice's."""
+    project = alice.create_project("Prepared")
+    alice.add_member(project["id"], bob)
+    made = [
+        alice.create_task(project["id"], "plain"),
+        alice.create_task(
+            project["id"], "both", assignee_ids=[alice.id, bob.id], due_date="2026-12-01T12:00:00Z"
+        ),
+        alice.create_task(project["id"], "started", status="in_progress", assignee_ids=[bob.id]),
+        alice.create_task(
+            project["id"], "finished", status="done", due_date="2020-01-01T09:30:00+02:00"
+        ),
+        alice.create_task(project["id"], "late", due_date="2020-01-01T09:30:00Z"),
+    ]
+    for body in ("first", "second"):
+        comment = alice.post(f"{API}/tasks/{made[1]['id']}/comments", json={"body": body})
+        assert comment.status_code == 201, comment.json
+    personal = alice.post(f"{API}/users/me/tokens", json={"name": "cli", "scope": "read"})
+    assert personal.status_code == 201, personal.json
+    return {
+        "pid": project["id"],
+        "tasks": [task["id"] for task in made],
+        "personal": personal.json["token"],
+    }
+
+
+
+
+def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """For each prepared statement, parameters that find rows and ones that find none."""
+    pid, user = uuid.UUID(board["pid"]), uuid.UUID(alice.id)
+    ids = [uuid.UUID(i) for i in board["tasks"]]
+    whole_board = {"project_id": pid, "limit": 100}
+    for status in tasks.STATUSES:
+        whole_board |= {f"lo_{status}": 0, f"hi_{status}": 10}
+    second_card_only = {"project_id": pid, "limit": 1}
+    for status in tasks.STATUSES:
+        lo, hi = (1, 2) if status == "todo" else (0, 0)
+        second_card_only |= {f"lo_{status}": lo, f"hi_{status}": hi}
+    nobody = uuid.UUID("00000000-0000-4000-8000-000000000000")
+    return {
+        "tokens._ACCESS_QUERY": [
+            {"token_hash": tokens.digest(alice.token)},
+            {"token_hash": tokens.digest("tb_at_unknown")},
+        ],
+        "tokens._PERSONAL_QUERY": [
+            {"token_hash": tokens.digest(board["personal"])},
+            {"token_hash": tokens.digest("tb_pt_unknown")},
+        ],
+        "cards._ASSIGNEES_QUERY": [
+            {"task_ids": ids},
+            {"task_ids": ids[1:2]},
+            {"task_ids": [nobody]},
+        ],
+        "tasks._CARD_QUERY": [
+            *({"task_id": task_id, "user_id": user} for task_id in ids),
+            {"task_id": ids[0], "user_id": nobody},
+        ],
+        "tasks._SIZES_QUERY": [
+            {"project_id": pid, "user_id": user},
+            {"project_id": pid, "user_id": nobody},
+        ],
+        "tasks._RANGE_QUERY": [whole_board, second_card_only],
+        "tasks._BOARD_STATE_QUERY": [
+            {"project_id": pid, "user_id": user, "now": datetime.now(UTC)},
+            {"project_id": pid, "user_id": nobody, "now": datetime.now(UTC)},
+        ],
+        "tasks._COMMENT_COUNTS_QUERY": [{"project_id": pid}, {"project_id": nobody}],
+        "tasks._RANGE_ASSIGNEES_QUERY": [whole_board, second_card_only],
+    }
+
+
+def typed(rows: Any) -> list[list[tuple[type, Any]]]:
+    """Rows as (type, value) pairs: `1 == True`, and a str id equals no UUID."""
+    return [[(type(value), value) for value in row] for row in rows]
+
+
+
+def test_every_prepared_statement_reads_what_sqlalchemy_reads(app: Flask, alice, board):
+    """The driver-cursor run of each statement gives the rows, values, value types and
+    column names SQLAlchemy's execution gives, on both databases, found or not."""
+    cases = params_for(alice, board)
+    assert set(cases) == set(every_prepared()), "give every prepared statement a case"
+    with app.app_context(), db.engine.connect() as connection:
+        assert not database._has_listeners(connection.engine)  # else SQLAlchemy runs them
+        for name, prepared in every_prepared().items():
+            found_any = False
+            for params in cases[name]:
+                expected = connection.execute(prepared.statement, params)
+                keys = list(expected.keys())
+                expected_rows = expected.all()
+                got = prepared.run(connection, params)
+                assert isinstance(got, Rows)
+                assert typed(got) == typed(expected_rows), (name, params)
+                for row in got:
+                    assert list(row._fields) == keys, name
+                found_any |= bool(got)
+            assert found_any, f"{name}: no case found any row"
+
+
+def test_the_listener_flag_follows_event_listen(app: Flask) -> None:
+    """`_has_listeners` reads SQLAlchemy's private `Engine._has_events`: should an upgrade
+    rename it or stop setting it, this fails instead of statements going unseen."""
+    def listener(*_: Any) -> None:
+        pass
+
+    with app.app_context():
+        engine = db.engine
+        assert hasattr(engine, "_has_events")
+        assert database._has_listeners(engine) is False
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert database._has_listeners(engine) is True
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_listeners_and_echo_see_prepared_statements(
+    app: Flask, alice, board, count_queries, caplog
+):
+    with count_queries() as counter:
+        assert alice.get(f"{API}/tasks/{board['tasks'][1]}").status_code == 200
+    assert counter.count == 2  # the token, the task with its assignees
+    with app.app_context():
+        engine = db.engine
+        engine.echo = True
+        try:
+            with caplog.at_level("INFO", "sqlalchemy.engine"), engine.connect() as connection:
+                rows = tokens._ACCESS_QUERY.run(
+                    connection, {"token_hash": tokens.digest(alice.token)}
+                )
+        finally:
+            engine.echo = False
+    assert rows.first().email == "alice@example.com"
+    assert any("access_hash" in r.getMessage() for r in caplog.records)
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys(app: Flask):
+    """A statement the database refuses surfaces as SQLAlchemy's exception, as elsewhere."""
+    broken = Prepared(sa.select(sa.literal_column("no_such_column")).select_from(cards.TASKS))
+    with app.app_context(), db.engine.connect() as connection, pytest.raises(sa.exc.DBAPIError):
+        broken.run(connection, None)
 
 
 def get_routes(app: Flask, prefix: str) -> list[str]:

@@ -18,6 +18,7 @@ from flask_smorest.pagination import PaginationMetadataSchema, PaginationParamet
 
 from ..database import SAFE_METHODS
 from ..errors import Forbidden, Unauthorized
+from ..http import bearer_token
 from ..models import User
 from ..services import tokens
 from ..services.common import is_plain
@@ -303,11 +304,10 @@ def _error_doc(code: int) -> dict[str, Any]:
 
 
 def authenticate_request() -> Principal:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
         raise Unauthorized("Send an access token: 'Authorization: Bearer <token>'.")
-    principal = tokens.authenticate_bearer(token.strip())
+    principal = tokens.authenticate_bearer(token)
     g.principal = principal
     return principal
 

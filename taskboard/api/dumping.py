@@ -7,13 +7,23 @@ field, the attribute, then the conversion marshmallow would apply (`str` for str
 UUIDs, an id's text remembered; `int`; the format function of `DateTime`; nested schemas
 through their own plans). A field it does not know, or one with a dump default, goes
 through the field itself, so the output is always marshmallow's; `tests/test_dumping.py`
-compares the two on every response of a walk through the API.
+compares the two on every response of a walk through the API, and fails when a response
+schema is left out of the walk.
+
+Only marshmallow's public API is used. A plan knows nothing of dump hooks (`pre_dump`,
+`post_dump`): a schema that has them sets `dump_plan = False` (see `schemas.Schema`),
+and the walk's comparison fails for one that forgets.
+
+Measured with `bench/costs.py` against `--plain-dump` (marshmallow's own `dump`; SQLite,
+1,000 tasks, medians of 500 in one run): a page of 50 tasks 0.97 ms against 1.70 ms, one
+task 0.18 ms against 0.20 ms.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -54,8 +64,8 @@ def _converter(field: fields.Field) -> Callable[[Any], Any] | None:
         return _uuid_text
     if kind is fields.Integer and not field.as_string:
         return int
-    if kind is fields.DateTime:
-        return field.SERIALIZATION_FUNCS.get(field.format or field.DEFAULT_FORMAT)
+    if kind is fields.DateTime and (field.format or "iso") == "iso":
+        return datetime.isoformat  # what marshmallow's "iso" format is
     if kind is fields.Nested:
         dump = plan_of(field.schema)
         if dump is None:
@@ -71,20 +81,20 @@ def _converter(field: fields.Field) -> Callable[[Any], Any] | None:
 
 
 def plan_of(schema: ma.Schema) -> Callable[[Any], dict[str, Any]] | None:
-    """A function dumping one object as `schema.dump` would; None if the schema has hooks.
+    """A function dumping one object as `schema.dump` would; None for a schema that says
+    `dump_plan = False` (it has dump hooks, which a plan does not run).
 
     The function is generated: one `getattr` and one conversion per field, in the field
     order, with no call per field. Objects that can be subscripted (mappings, rows) go
     through marshmallow, whose accessor tries `obj[key]` before the attribute.
     """
-    hooks = schema._hooks  # type: ignore[attr-defined]
-    if hooks[ma.decorators.PRE_DUMP] or hooks[ma.decorators.POST_DUMP]:
+    if not getattr(schema, "dump_plan", True):
         return None
     namespace: dict[str, Any] = {
         "missing": missing,
         "schema": schema,
         "get_attribute": schema.get_attribute,
-        "marshmallow_dump": ma.Schema._serialize,
+        "marshmallow_dump": ma.Schema.dump,
     }
     lines = [
         "def dump_one(obj):",
@@ -96,12 +106,7 @@ def plan_of(schema: ma.Schema) -> Callable[[Any], dict[str, Any]] | None:
         key = field.data_key if field.data_key is not None else name
         attribute = field.attribute or name
         convert = _converter(field)
-        if (
-            convert is None
-            or field.dump_default is not missing
-            or not field._CHECK_ATTRIBUTE
-            or "." in attribute
-        ):
+        if convert is None or field.dump_default is not missing or "." in attribute:
             # Whatever marshmallow would do, done by marshmallow.
             namespace[f"field_{index}"] = field
             lines += [

@@ -1,7 +1,8 @@
 """The wire format: every request and response body of /api/v1, and so the OpenAPI document.
 
-Schemas check types and shapes; the services check the rules (lengths, membership, …),
-so the pages and the API answer alike. Limits are repeated here only as documentation.
+Schemas check types and shapes, and the input limits, which they read from
+`services.common` where the services declare and enforce them; the services check the
+rules (membership, names taken …), so the pages and the API answer alike.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..models import SCOPES, STATUSES
+from ..services import common as c
 from ..services.common import YEAR_PATTERN, is_plain
 from .dumping import plan_of
 
@@ -54,10 +56,20 @@ def text(max_len: int, *, min_len: int = 0, blank: bool = False, **kwargs: Any) 
     return fields.String(validate=checks, metadata=metadata, **kwargs)
 
 
+def new_password(**kwargs: Any) -> fields.String:
+    """A password being set: its length rules, never dumped."""
+    return text(c.PASSWORD_MAX, min_len=c.PASSWORD_MIN, blank=True, load_only=True, **kwargs)
+
+
 class Schema(ma.Schema):
+    """Unknown fields refused; responses dumped through the schema's plan (`dumping`).
+
+    A subclass with dump hooks (`pre_dump`, `post_dump`) sets `dump_plan = False`."""
+
+    dump_plan = True
+
     class Meta:
         unknown = ma.RAISE
-        ordered = True
 
     def dump(self, obj: Any, *, many: bool | None = None) -> Any:
         """marshmallow's dump, through the schema's plan (see `dumping`): the same output."""
@@ -85,14 +97,14 @@ class MeSchema(UserSchema):
 
 
 class RegisterSchema(Schema):
-    email = fields.Email(required=True, metadata={"maxLength": 254})
-    name = text(255, min_len=1, required=True)
-    password = text(128, min_len=8, blank=True, required=True, load_only=True)
+    email = fields.Email(required=True, metadata={"maxLength": c.EMAIL_MAX})
+    name = text(c.NAME_MAX, min_len=1, required=True)
+    password = new_password(required=True)
 
 
 class CredentialsSchema(Schema):
-    email = text(254, required=True)
-    password = text(128, required=True, load_only=True)
+    email = text(c.EMAIL_MAX, required=True)
+    password = text(c.PASSWORD_MAX, required=True, load_only=True)
 
 
 class RefreshSchema(Schema):
@@ -109,24 +121,24 @@ class TokenPairSchema(Schema):
 
 
 class MePatchSchema(Schema):
-    name = text(255, min_len=1)
+    name = text(c.NAME_MAX, min_len=1)
     notifications = StrictBoolean()
-    password = text(128, min_len=8, blank=True, load_only=True)
-    current_password = text(128, load_only=True)
+    password = new_password()
+    current_password = text(c.PASSWORD_MAX, load_only=True)
 
 
 class PasswordResetRequestSchema(Schema):
-    email = fields.Email(required=True, metadata={"maxLength": 254})
+    email = fields.Email(required=True, metadata={"maxLength": c.EMAIL_MAX})
 
 
 class PasswordResetSchema(Schema):
     token = text(1000, min_len=1, required=True, load_only=True)
-    password = text(128, min_len=8, blank=True, required=True, load_only=True)
+    password = new_password(required=True)
 
 
 class EmailChangeSchema(Schema):
-    email = fields.Email(required=True, metadata={"maxLength": 254})
-    current_password = text(128, required=True, load_only=True)
+    email = fields.Email(required=True, metadata={"maxLength": c.EMAIL_MAX})
+    current_password = text(c.PASSWORD_MAX, required=True, load_only=True)
 
 
 class EmailConfirmSchema(Schema):
@@ -151,7 +163,7 @@ class PersonalTokenCreatedSchema(PersonalTokenSchema):
 
 
 class PersonalTokenCreateSchema(Schema):
-    name = text(100, min_len=1, required=True)
+    name = text(c.TOKEN_NAME_MAX, min_len=1, required=True)
     scope = fields.String(required=True, validate=validate.OneOf(SCOPES))
     expires_in_days = fields.Integer(
         strict=True,
@@ -175,17 +187,17 @@ class ProjectSchema(Schema):
 
 
 class ProjectCreateSchema(Schema):
-    title = text(255, min_len=1, required=True)
-    description = text(10_000, allow_none=True)
+    title = text(c.TITLE_MAX, min_len=1, required=True)
+    description = text(c.DESCRIPTION_MAX, allow_none=True)
 
 
 class ProjectPatchSchema(Schema):
-    title = text(255, min_len=1)
-    description = text(10_000, allow_none=True)
+    title = text(c.TITLE_MAX, min_len=1)
+    description = text(c.DESCRIPTION_MAX, allow_none=True)
 
 
 class MemberAddSchema(Schema):
-    email = text(254, required=True, metadata={"format": "email"})
+    email = text(c.EMAIL_MAX, required=True, metadata={"format": "email"})
 
 
 # Tasks -----------------------------------------------------------------------------
@@ -214,16 +226,16 @@ class TaskSchema(Schema):
 
 
 class TaskCreateSchema(Schema):
-    title = text(255, min_len=1, required=True)
-    description = text(10_000, allow_none=True)
+    title = text(c.TITLE_MAX, min_len=1, required=True)
+    description = text(c.DESCRIPTION_MAX, allow_none=True)
     status = fields.String(validate=validate.OneOf(STATUSES))
     assignee_ids = fields.List(fields.UUID())
     due_date = DueDate(allow_none=True, metadata={"description": "ISO 8601 with an offset."})
 
 
 class TaskPatchSchema(Schema):
-    title = text(255, min_len=1)
-    description = text(10_000, allow_none=True)
+    title = text(c.TITLE_MAX, min_len=1)
+    description = text(c.DESCRIPTION_MAX, allow_none=True)
     status = fields.String(validate=validate.OneOf(STATUSES))
     position = fields.Integer(
         strict=True,
@@ -258,7 +270,7 @@ class TaskQuerySchema(Schema):
         metadata={"description": "`me` or a user id.", "pattern": f"^me$|{UUID_RE}"}
     )
     q = fields.String(
-        validate=[validate.Length(max=255), plain],
+        validate=[validate.Length(max=c.SEARCH_MAX), plain],
         metadata={"pattern": NO_NUL, "description": "Text in the title or description."},
     )
     due_before = DueDate(metadata={"description": "Exclusive upper bound, with an offset."})
@@ -280,7 +292,7 @@ class CommentSchema(Schema):
 
 
 class CommentCreateSchema(Schema):
-    body = text(10_000, min_len=1, required=True)
+    body = text(c.COMMENT_MAX, min_len=1, required=True)
 
 
 class ActivitySchema(Schema):

@@ -16,16 +16,21 @@ from ..extensions import db
 from ..limits import PasswordGuard
 from ..models import LoginSession, Membership, PersonalToken, User, utcnow
 from . import tokens
-from .common import check_plain, is_plain, looks_empty
+from .common import (
+    EMAIL_MAX,
+    NAME_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    check_plain,
+    is_plain,
+    looks_empty,
+)
 
-PASSWORD_MIN = 8
-PASSWORD_MAX = 128
 BAD_CREDENTIALS = "Invalid email or password."
 
 _dummy_hash: str | None = None
 
 
-EMAIL_MAX = 254
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
@@ -56,8 +61,8 @@ def check_password_rules(password: str, field: str = "password") -> None:
 
 def check_name(name: str, field: str = "name") -> str:
     name = check_plain(name, field, "Name").strip()
-    if looks_empty(name) or len(name) > 255:
-        raise Invalid("Name must be between 1 and 255 characters.", field=field)
+    if looks_empty(name) or len(name) > NAME_MAX:
+        raise Invalid(f"Name must be between 1 and {NAME_MAX} characters.", field=field)
     return name
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, String, bindparam, select, type_coerce
 
-from ..database import read
+from ..database import Prepared, read
 from ..models import STATUS_LABELS, Task, TaskAssignee, User
 
 TASKS = Task.__table__
@@ -107,7 +107,7 @@ def select_assignees() -> Select:
 
 
 # Built once: building a statement and its cache key costs about as much as running it.
-_ASSIGNEES_QUERY = (
+_ASSIGNEES_QUERY = Prepared(
     select_assignees().where(ASSIGNEES.c.task_id.in_(bindparam("task_ids", expanding=True)))
 )
 
@@ -172,7 +172,7 @@ def select_card_with_assignees() -> Select:
     )
 
 
-def fetch_one(query: Select, params: dict[str, Any]) -> Card | None:
+def fetch_one(query: Prepared, params: dict[str, Any]) -> Card | None:
     """Run a `select_card_with_assignees()` query narrowed to one task; None if no row."""
     rows = read(query, params).all()
     if not rows:
@@ -186,10 +186,10 @@ def fetch_one(query: Select, params: dict[str, Any]) -> Card | None:
 
 
 def fetch(
-    query: Select,
+    query: Prepared,
     params: dict[str, Any] | None = None,
     *,
-    assignees: Select | None = None,
+    assignees: Prepared | None = None,
 ) -> list[Card]:
     """Run a `select_cards()` query; the cards in its order. `assignees`, a
     `select_assignees()` query taking the same parameters and covering the same tasks,

@@ -97,8 +97,17 @@ def lock_project(project_id: uuid.UUID) -> None:
         raise NotFound("No such project.")
 
 
-TITLE_MAX = 255
+# Input limits, declared once: the services enforce them, and the API's schemas (and so
+# the OpenAPI document) and the pages' forms read them from here.
+TITLE_MAX = 255  # a project's or a card's title
 DESCRIPTION_MAX = 10_000
+NAME_MAX = 255  # a person's name
+EMAIL_MAX = 254
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+TOKEN_NAME_MAX = 100
+COMMENT_MAX = 10_000
+SEARCH_MAX = 255  # the text filter of task lists
 
 
 def check_title(title: str | None) -> str:

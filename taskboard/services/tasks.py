@@ -17,7 +17,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..database import read
+from ..database import Prepared, read
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import (
@@ -44,6 +44,7 @@ from .cards import (
     select_cards,
 )
 from .common import (
+    COMMENT_MAX,
     Actor,
     Page,
     check_description,
@@ -60,7 +61,6 @@ MEMBERSHIPS = Membership.__table__
 PROJECTS = Project.__table__
 COMMENTS = Comment.__table__
 T = TypeVar("T")
-COMMENT_MAX = 10_000
 TASK_NOT_FOUND = "No such task."
 UNSET: Any = object()
 
@@ -215,7 +215,7 @@ def _visible_cards(actor: Actor) -> Select:
 
 # Reads run on every request of every board and script: their statements are built once,
 # as building a statement and its cache key costs about as much as running it.
-_CARD_QUERY = (
+_CARD_QUERY = Prepared(
     select_card_with_assignees()
     .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == TASKS.c.project_id)
     .where(TASKS.c.id == bindparam("task_id"), MEMBERSHIPS.c.user_id == bindparam("user_id"))
@@ -276,9 +276,10 @@ def _entities(rows: list[Row[Any]]) -> list[Any]:
     return [row[0] for row in rows]
 
 
-_SIZES_QUERY = (
+_SIZES_QUERY = Prepared(
     select(
-        MEMBERSHIPS.c.user_id, *(_last_position(bindparam("project_id"), s) for s in STATUSES)
+        MEMBERSHIPS.c.user_id,
+        *(_last_position(bindparam("project_id"), s).label(f"last_{s}") for s in STATUSES),
     ).where(
         MEMBERSHIPS.c.project_id == bindparam("project_id"),
         MEMBERSHIPS.c.user_id == bindparam("user_id"),
@@ -298,7 +299,7 @@ _RANGES = or_(
         for status in STATUSES
     )
 )
-_RANGE_QUERY = (
+_RANGE_QUERY = Prepared(
     select_cards()
     .where(_RANGES)
     .order_by(TASKS.c.status, TASKS.c.position, TASKS.c.id)
@@ -306,7 +307,7 @@ _RANGE_QUERY = (
 )
 # The same ranges are exactly the page's tasks: their assignees by the same seeks, instead
 # of one bound parameter per card.
-_RANGE_ASSIGNEES_QUERY = (
+_RANGE_ASSIGNEES_QUERY = Prepared(
     select_assignees().join(TASKS, TASKS.c.id == ASSIGNEES.c.task_id).where(_RANGES)
 )
 
@@ -316,7 +317,8 @@ def _board_sizes(actor: Actor, project_id: uuid.UUID) -> list[int]:
     row = read(_SIZES_QUERY, {"project_id": project_id, "user_id": actor.id}).first()
     if row is None:
         raise NotFound(projects.PROJECT_NOT_FOUND)
-    return [0 if last is None else last + 1 for last in row[1:]]
+    lasts = (getattr(row, f"last_{status}") for status in STATUSES)
+    return [0 if last is None else last + 1 for last in lasts]
 
 
 def _board_page(actor: Actor, project_id: uuid.UUID, offset: int, limit: int | None) -> Page[Card]:
@@ -365,7 +367,7 @@ class BoardState:
 
 
 # Every open board asks for its state every few seconds.
-_BOARD_STATE_QUERY = (
+_BOARD_STATE_QUERY = Prepared(
     select(
         PROJECTS.c.board_version,
         select(func.count())
@@ -381,8 +383,8 @@ _BOARD_STATE_QUERY = (
     .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == PROJECTS.c.id)
     .where(PROJECTS.c.id == bindparam("project_id"), MEMBERSHIPS.c.user_id == bindparam("user_id"))
 )
-_COMMENT_COUNTS_QUERY = (
-    select(COMMENTS.c.task_id, func.count())
+_COMMENT_COUNTS_QUERY = Prepared(
+    select(COMMENTS.c.task_id, func.count().label("comments"))
     .join(TASKS, TASKS.c.id == COMMENTS.c.task_id)
     .where(TASKS.c.project_id == bindparam("project_id"))
     .group_by(COMMENTS.c.task_id)

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 
-from ..database import read
+from ..database import Prepared, read
 from ..errors import Invalid, NotFound, Unauthorized
 from ..extensions import db
 from ..models import SCOPES, AuthToken, PersonalToken, User, utcnow
-from .common import Actor, check_plain, looks_empty
+from .common import TOKEN_NAME_MAX, Actor, check_plain, looks_empty
 
 ACCESS_PREFIX = "tba_"
 REFRESH_PREFIX = "tbr_"
@@ -180,9 +180,9 @@ _GRANTS = AuthToken.__table__
 _PERSONAL = PersonalToken.__table__
 
 
-def _lookup(table: Any, hash_column: Any, *columns: Any) -> Select:
+def _lookup(table: Any, hash_column: Any, *columns: Any) -> Prepared:
     """A token's `columns` with its user's, found by the token's hash."""
-    return (
+    return Prepared(
         select(*columns, USERS.c.is_active, *_ACTOR_COLUMNS)
         .join(USERS, USERS.c.id == table.c.user_id)
         .where(hash_column == bindparam("token_hash"))
@@ -262,8 +262,10 @@ def create_personal(
 ) -> tuple[PersonalToken, str]:
     """A new personal token and its secret, which is never shown again."""
     name = check_plain(name, "name", "Token name").strip()
-    if looks_empty(name) or len(name) > 100:
-        raise Invalid("Token name must be between 1 and 100 characters.", field="name")
+    if looks_empty(name) or len(name) > TOKEN_NAME_MAX:
+        raise Invalid(
+            f"Token name must be between 1 and {TOKEN_NAME_MAX} characters.", field="name"
+        )
     if scope not in SCOPES:
         raise Invalid("Scope must be 'read' or 'write'.", field="scope")
     if expires_in_days is not None and not 1 <= expires_in_days <= 365:
