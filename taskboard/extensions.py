@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import flask_login
-from flask import Response
-from flask.globals import request_ctx
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_smorest import Api as SmorestApi
@@ -29,23 +27,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class LoginManager(flask_login.LoginManager):
-    """flask-login's, leaving an empty session alone after each request.
-
-    Its after-request hook acts only on a session holding a remember-cookie instruction,
-    yet it read every session to find out: an API request's empty one was then "accessed",
-    which made every API answer `Vary: Cookie` and cost about 5 % of a one-task request.
-    """
-
-    def _update_remember_cookie(self, response: Response) -> Response:
-        if not request_ctx._session:  # looked at without marking it accessed
-            return response
-        return super()._update_remember_cookie(response)
-
-
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-login_manager = LoginManager()
+login_manager = flask_login.LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 
@@ -60,4 +44,10 @@ class Api(SmorestApi):
         return http_error_response(error, super().handle_http_exception)
 
 
-api = Api()
+def _spec_plugins() -> list[Any]:
+    from .api.base import OperationsPlugin
+
+    return [OperationsPlugin()]
+
+
+api = Api(spec_kwargs={"extra_plugins": _spec_plugins()})

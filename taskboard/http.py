@@ -261,7 +261,9 @@ class JSONProvider(DefaultJSONProvider):
     def response(self, *args: Any, **kwargs: Any) -> Response:
         if self.compact is False or (self.compact is None and self._app.debug):
             return super().response(*args, **kwargs)  # indented for people
-        obj = self._prepare_response_obj(args, kwargs)
+        if args and kwargs:
+            raise TypeError("jsonify() behavior undefined when passed both args and kwargs")
+        obj = (args[0] if len(args) == 1 else args) if args else (kwargs or None)
         try:
             body = orjson.dumps(obj, default=self.default, option=self.OPTIONS) + b"\n"
         except orjson.JSONEncodeError:

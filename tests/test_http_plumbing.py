@@ -160,15 +160,15 @@ def test_ensure_sync_remembers_plain_functions_within_a_bound():
     assert app.ensure_sync(plain) is plain
 
 
-def test_api_answers_do_not_vary_on_cookie_and_pages_keep_their_session(app, alice):
-    """A bearer request's session is never read, so caches need not key API answers on
-    cookies; a logged-in page still reads (and varies on) its session."""
+def test_api_answers_are_private_and_pages_keep_their_session(app, alice):
+    """A bearer request's answer sets no cookie and is for its caller only (so no shared
+    cache keys it on cookies); a logged-in page reads (and varies on) its session."""
     from webutil import web_login
 
     project = alice.create_project()
     for resp in (alice.get("/api/v1/projects"), alice.get(f"/api/v1/projects/{project['id']}")):
         assert resp.status_code == 200
-        assert "Cookie" not in resp.headers.get("Vary", "")
+        assert resp.headers["Cache-Control"] == "private, no-cache"
         assert "Set-Cookie" not in resp.headers
 
     browser = app.test_client()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import http
 import json
 from collections.abc import Callable
-from copy import deepcopy
 from functools import wraps
 from typing import Any
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import g, request
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
@@ -77,33 +77,63 @@ class PaginationQuerySchema(ma.Schema):
 
 # Parsing the query with one instance: making a schema copies all its fields.
 PAGINATION_QUERY = PaginationQuerySchema()
+PAGINATION_HEADER = "X-Pagination"
+PAGINATION_DOC = {
+    "description": "Pagination metadata: a JSON object.",
+    "content": {"application/json": {"schema": PaginationMetadataSchema}},
+}
+
+
+class OperationsPlugin(BasePlugin):
+    """An apispec plugin (given to flask-smorest's spec through `spec_kwargs`) that names
+    every operation for generated clients (`getProjects`, `patchTaskItem` …) and
+    documents the 429 every route may answer: the API is rate-limited per token."""
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+    ) -> None:
+        rule = kwargs.get("rule")
+        view = rule.endpoint.rsplit(".", 1)[-1] if rule is not None else ""
+        for method, operation in (operations or {}).items():
+            if method == "parameters" or not isinstance(operation, dict):
+                continue
+            operation.setdefault("operationId", f"{method}{view}")
+            operation.setdefault("responses", {}).setdefault("429", _TOO_MANY)
+
+
+_TOO_MANY = {
+    "description": "Too Many Requests",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    "headers": RETRY_AFTER,
+}
 
 
 class Blueprint(SmorestBlueprint):
     """flask-smorest's Blueprint with `per_page` pagination and bearer-token auth."""
 
     def paginate(self, pager: Any = None, **_: Any) -> Callable:  # type: ignore[override]
-        """Inject `pagination_parameters` and set the X-Pagination header from its item_count."""
-        status = 422
-        parameters = {"in": "query", "schema": PaginationQuerySchema}
+        """`page` and `per_page` parsed into the view's `pagination_parameters` (the
+        view sets its `item_count`), and the answer's X-Pagination header made from them:
+        flask-smorest's shape, with `per_page` for its `page_size`. Built on the public
+        `arguments`, `doc` and tuple answers rather than flask-smorest's own `paginate`,
+        whose parameter name cannot be changed."""
 
         def decorator(func: Callable) -> Callable:
             @wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                page_params = self.PAGINATION_ARGUMENTS_PARSER.parse(
-                    PAGINATION_QUERY, request, location="query"
-                )
-                kwargs["pagination_parameters"] = page_params
+                params = kwargs["pagination_parameters"]
                 items = func(*args, **kwargs)
-                items, headers = self._set_pagination_metadata(page_params, items, None)
-                return items, 200, headers
+                meta = self._make_pagination_metadata(
+                    params.page, params.page_size, params.item_count or 0
+                )
+                return items, 200, {PAGINATION_HEADER: json.dumps(meta)}
 
-            wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
-            wrapper._apidoc["pagination"] = {
-                "parameters": parameters,
-                "response": {status: http.HTTPStatus(status).name},
-            }
-            return wrapper
+            parsed = self.arguments(
+                PAGINATION_QUERY, location="query", arg_name="pagination_parameters"
+            )(wrapper)
+            return self.doc(responses={200: {"headers": {PAGINATION_HEADER: PAGINATION_DOC}}})(
+                parsed
+            )
 
         return decorator
 
@@ -124,13 +154,6 @@ class Blueprint(SmorestBlueprint):
                 meta["next_page"] = page + 1
         return meta
 
-    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
-        """X-Pagination carries a JSON object: documented as such, not as a plain header."""
-        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
-            "description": "Pagination metadata: a JSON object.",
-            "content": {"application/json": {"schema": PaginationMetadataSchema}},
-        }
-
     def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable:
         """flask-smorest's `arguments`; a JSON body is required, and may also get 400
         (malformed), 413 (too big) or 415 (not JSON).
@@ -143,20 +166,6 @@ class Blueprint(SmorestBlueprint):
         if location != "json":
             return decorator
         return lambda func: self.errors(400, 413, 415)(_require_json(decorator(func)))
-
-    def register_views_in_doc(self, api: Any, app: Any, spec: Any, **kwargs: Any) -> None:
-        """Name every operation (`getProjects`, `patchTaskItem`, …) for generated clients.
-
-        Every operation may also answer 429: the API is rate-limited per token.
-        """
-        for endpoint, methods in self._docs.items():
-            for method, info in methods.items():
-                if method != "parameters":
-                    manual = info.setdefault("manual_doc", {})
-                    manual.setdefault("operationId", f"{method}{endpoint}")
-                    responses = info.setdefault("response", {}).setdefault("responses", {})
-                    responses.setdefault(429, [_error_doc(429)])
-        super().register_views_in_doc(api, app, spec, **kwargs)
 
     def errors(self, *codes: int) -> Callable:
         """Document error answers (flask-smorest's error shape) for the given status codes."""
@@ -291,16 +300,6 @@ def _unstorable_field(data: Any, name: str = "_schema") -> str | None:
             if found is not None:
                 return found
     return None
-
-
-def _error_doc(code: int) -> dict[str, Any]:
-    """An error response's doc entry, as `alt_response` would store it."""
-    return {
-        "schema": ErrorSchema(),
-        "description": http.HTTPStatus(code).phrase,
-        "headers": ERROR_HEADERS.get(code),
-        "content_type": None,
-    }
 
 
 def authenticate_request() -> Principal:
