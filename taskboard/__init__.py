@@ -82,5 +82,5 @@ def _register_api(app: Flask) -> None:
     for module in (users, projects, tasks):
         rest_api.register_blueprint(module.blp)
         csrf.exempt(module.blp)
-        limits.limit_api(module.blp)
+        limits.limit_per_caller(module.blp)
     app.register_blueprint(docs.bp)

@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select, update
 from .extensions import db
 from .models import STATUSES, Activity, Membership, Project, Task, TaskAssignee, User, utcnow
 from .services import accounts, projects, tasks
+from .services.common import lock_project
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_NAME = "Demo User"
@@ -301,7 +302,9 @@ def top_up_benchmark(plan: BenchmarkPlan, on_progress: Callable[[int], Any] | No
 
 
 def _insert_batch(plan: BenchmarkPlan) -> int:
-    db.session.execute(select(Project.id).where(Project.id == plan.project_id).with_for_update())
+    # Like every writer of a board: its lock (writers go in turn) and a new board version,
+    # so open boards and their ETags see the new cards.
+    lock_project(plan.project_id)
     sizes = dict.fromkeys(STATUSES, 0)
     for status, count in db.session.execute(
         select(Task.status, func.count())

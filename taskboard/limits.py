@@ -134,8 +134,10 @@ def auth_limited(view: Any = None, **options: Any) -> Any:
 _limited_blueprints: set[str] = set()
 
 
-def limit_api(blueprint: Any) -> None:
-    """The general per-token (or per-session) limit on every route of a blueprint (once)."""
+def limit_per_caller(blueprint: Any) -> None:
+    """The general limit (TASKBOARD_RATE_API) on every route of a blueprint, counted per
+    caller: per bearer token on the API, per login session on the pages, else per client.
+    Applied once per blueprint."""
     if blueprint.name in _limited_blueprints:
         return
     _limited_blueprints.add(blueprint.name)

@@ -274,3 +274,16 @@ def table_counts(app: Flask) -> dict[str, int]:
             table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table)) or 0
             for table in db.metadata.sorted_tables
         }
+
+
+def assert_error(resp: Any, status: int, field: str | None = None, location: str = "json") -> dict:
+    """An error answer in flask-smorest's shape {code, status, message?, errors?}."""
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    assert resp.mimetype == "application/json"
+    body = resp.json
+    assert body["code"] == status
+    assert isinstance(body["status"], str) and body["status"]
+    assert set(body) <= {"code", "status", "message", "errors"}
+    if field is not None:
+        assert field in body["errors"][location], body
+    return body

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, table_counts
+from conftest import PASSWORD, assert_error, table_counts
 
 from taskboard.extensions import db
 from taskboard.models import AuthToken, User
@@ -22,19 +22,6 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 # Helpers -----------------------------------------------------------------------------
-
-
-def assert_error(resp: Any, status: int, field: str | None = None, location: str = "json") -> dict:
-    """An error answer in flask-smorest's shape {code, status, message?, errors?}."""
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/json"
-    body = resp.json
-    assert body["code"] == status
-    assert isinstance(body["status"], str) and body["status"]
-    assert set(body) <= {"code", "status", "message", "errors"}
-    if field is not None:
-        assert field in body["errors"][location], body
-    return body
 
 
 def assert_unauthorized(resp: Any) -> dict:

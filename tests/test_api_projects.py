@@ -7,18 +7,9 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import table_counts
+from conftest import assert_error, table_counts
 
 API = "/api/v1"
-
-
-def error(resp: Any, status: int, field: str | None = None) -> dict:
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    body = resp.json
-    assert body["code"] == status and body["status"]
-    if field is not None:
-        assert field in body["errors"]["json"], body
-    return body
 
 
 def user_shape(user: Any) -> dict:
@@ -81,7 +72,7 @@ def test_create_project_without_description(alice):
 )
 def test_create_project_invalid_is_422_and_writes_nothing(alice, app, payload, field):
     before = table_counts(app)
-    error(alice.post(f"{API}/projects", json=payload), 422, field)
+    assert_error(alice.post(f"{API}/projects", json=payload), 422, field)
     assert table_counts(app) == before
 
 
@@ -104,17 +95,17 @@ def test_list_shows_only_projects_the_caller_is_a_member_of(alice, bob, carol):
 def test_get_project_as_member_and_as_stranger(alice, bob):
     project = alice.create_project()
     assert alice.get(f"{API}/projects/{project['id']}").json["id"] == project["id"]
-    error(bob.get(f"{API}/projects/{project['id']}"), 404)
+    assert_error(bob.get(f"{API}/projects/{project['id']}"), 404)
 
 
 def test_unknown_project_is_404_and_malformed_id_is_404(alice):
-    error(alice.get(f"{API}/projects/{uuid.uuid4()}"), 404)
+    assert_error(alice.get(f"{API}/projects/{uuid.uuid4()}"), 404)
     assert alice.get(f"{API}/projects/not-a-uuid").status_code == 404
 
 
 def test_projects_need_a_token(client):
     resp = client.get(f"{API}/projects")
-    error(resp, 401)
+    assert_error(resp, 401)
     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -136,10 +127,10 @@ def test_member_who_is_not_owner_gets_403_on_owner_operations(alice, bob, carol,
     alice.add_member(project["id"], bob)
     pid = project["id"]
     before = table_counts(app)
-    error(bob.patch(f"{API}/projects/{pid}", json={"title": "Mine now"}), 403)
-    error(bob.delete(f"{API}/projects/{pid}"), 403)
-    error(bob.post(f"{API}/projects/{pid}/members", json={"email": carol.email}), 403)
-    error(bob.delete(f"{API}/projects/{pid}/members/{alice.id}"), 403)
+    assert_error(bob.patch(f"{API}/projects/{pid}", json={"title": "Mine now"}), 403)
+    assert_error(bob.delete(f"{API}/projects/{pid}"), 403)
+    assert_error(bob.post(f"{API}/projects/{pid}/members", json={"email": carol.email}), 403)
+    assert_error(bob.delete(f"{API}/projects/{pid}/members/{alice.id}"), 403)
     assert table_counts(app) == before
     assert alice.get(f"{API}/projects/{pid}").json["title"] == "Launch"
 
@@ -147,13 +138,13 @@ def test_member_who_is_not_owner_gets_403_on_owner_operations(alice, bob, carol,
 def test_stranger_gets_404_not_403_on_owner_operations(alice, bob, app):
     pid = alice.create_project()["id"]
     before = table_counts(app)
-    error(bob.patch(f"{API}/projects/{pid}", json={"title": "x"}), 404)
-    error(bob.delete(f"{API}/projects/{pid}"), 404)
-    error(bob.get(f"{API}/projects/{pid}/members"), 404)
-    error(bob.post(f"{API}/projects/{pid}/members", json={"email": bob.email}), 404)
-    error(bob.delete(f"{API}/projects/{pid}/members/{alice.id}"), 404)
-    error(bob.get(f"{API}/projects/{pid}/tasks"), 404)
-    error(bob.post(f"{API}/projects/{pid}/tasks", json={"title": "x"}), 404)
+    assert_error(bob.patch(f"{API}/projects/{pid}", json={"title": "x"}), 404)
+    assert_error(bob.delete(f"{API}/projects/{pid}"), 404)
+    assert_error(bob.get(f"{API}/projects/{pid}/members"), 404)
+    assert_error(bob.post(f"{API}/projects/{pid}/members", json={"email": bob.email}), 404)
+    assert_error(bob.delete(f"{API}/projects/{pid}/members/{alice.id}"), 404)
+    assert_error(bob.get(f"{API}/projects/{pid}/tasks"), 404)
+    assert_error(bob.post(f"{API}/projects/{pid}/tasks", json={"title": "x"}), 404)
     assert table_counts(app) == before
 
 
@@ -169,7 +160,7 @@ def test_stranger_gets_404_not_403_on_owner_operations(alice, bob, app):
 )
 def test_patch_project_invalid_is_422_and_changes_nothing(alice, payload, field):
     project = alice.create_project()
-    error(alice.patch(f"{API}/projects/{project['id']}", json=payload), 422, field)
+    assert_error(alice.patch(f"{API}/projects/{project['id']}", json=payload), 422, field)
     assert alice.get(f"{API}/projects/{project['id']}").json == project
 
 
@@ -182,8 +173,8 @@ def test_delete_project_deletes_its_tasks_comments_and_activity(alice, bob, app)
     alice.create_task(other["id"])
     resp = alice.delete(f"{API}/projects/{project['id']}")
     assert resp.status_code == 204 and resp.data == b""
-    error(alice.get(f"{API}/projects/{project['id']}"), 404)
-    error(alice.get(f"{API}/tasks/{task['id']}"), 404)
+    assert_error(alice.get(f"{API}/projects/{project['id']}"), 404)
+    assert_error(alice.get(f"{API}/tasks/{task['id']}"), 404)
     counts = table_counts(app)
     assert counts["tasks"] == 1 and counts["comments"] == 0
     assert counts["projects"] == 1 and counts["task_assignees"] == 0
@@ -208,11 +199,11 @@ def test_add_unknown_email_is_422_and_existing_member_is_409(alice, bob, app):
     pid = alice.create_project()["id"]
     alice.add_member(pid, bob)
     before = table_counts(app)
-    error(
+    assert_error(
         alice.post(f"{API}/projects/{pid}/members", json={"email": "x@example.com"}), 422, "email"
     )
-    error(alice.post(f"{API}/projects/{pid}/members", json={"email": bob.email}), 409)
-    error(alice.post(f"{API}/projects/{pid}/members", json={"email": alice.email}), 409)
+    assert_error(alice.post(f"{API}/projects/{pid}/members", json={"email": bob.email}), 409)
+    assert_error(alice.post(f"{API}/projects/{pid}/members", json={"email": alice.email}), 409)
     assert table_counts(app) == before
 
 
@@ -220,14 +211,14 @@ def test_add_unknown_email_is_422_and_existing_member_is_409(alice, bob, app):
 def test_add_member_malformed_is_422(alice, app, payload):
     pid = alice.create_project()["id"]
     before = table_counts(app)
-    error(alice.post(f"{API}/projects/{pid}/members", json=payload), 422)
+    assert_error(alice.post(f"{API}/projects/{pid}/members", json=payload), 422)
     assert table_counts(app) == before
 
 
 def test_owner_cannot_be_removed(alice, app):
     pid = alice.create_project()["id"]
     before = table_counts(app)
-    error(alice.delete(f"{API}/projects/{pid}/members/{alice.id}"), 409)
+    assert_error(alice.delete(f"{API}/projects/{pid}/members/{alice.id}"), 409)
     assert table_counts(app) == before
 
 
@@ -242,14 +233,14 @@ def test_removing_a_member_unassigns_them_and_hides_the_project(alice, bob, caro
     assert [a["id"] for a in after["assignees"]] == [carol.id]
     verbs = [a["verb"] for a in alice.get(f"{API}/tasks/{task['id']}/activity").json]
     assert verbs[0] == "assignee_removed"
-    error(bob.get(f"{API}/projects/{pid}"), 404)
-    error(bob.get(f"{API}/tasks/{task['id']}"), 404)
+    assert_error(bob.get(f"{API}/projects/{pid}"), 404)
+    assert_error(bob.get(f"{API}/tasks/{task['id']}"), 404)
 
 
 def test_remove_non_member_or_unknown_user_is_404(alice, bob):
     pid = alice.create_project()["id"]
-    error(alice.delete(f"{API}/projects/{pid}/members/{bob.id}"), 404)
-    error(alice.delete(f"{API}/projects/{pid}/members/{uuid.uuid4()}"), 404)
+    assert_error(alice.delete(f"{API}/projects/{pid}/members/{bob.id}"), 404)
+    assert_error(alice.delete(f"{API}/projects/{pid}/members/{uuid.uuid4()}"), 404)
     assert alice.delete(f"{API}/projects/{pid}/members/nope").status_code == 404
 
 
@@ -268,6 +259,6 @@ def test_member_can_work_on_tasks_but_a_removed_one_cannot(alice, bob):
     task = bob.create_task(pid, "Bob's task")
     assert bob.patch(f"{API}/tasks/{task['id']}", json={"status": "done"}).status_code == 200
     alice.delete(f"{API}/projects/{pid}/members/{bob.id}")
-    error(bob.patch(f"{API}/tasks/{task['id']}", json={"status": "todo"}), 404)
-    error(bob.delete(f"{API}/tasks/{task['id']}"), 404)
+    assert_error(bob.patch(f"{API}/tasks/{task['id']}", json={"status": "todo"}), 404)
+    assert_error(bob.delete(f"{API}/tasks/{task['id']}"), 404)
     assert alice.get(f"{API}/tasks/{task['id']}").json["status"] == "done"

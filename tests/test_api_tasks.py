@@ -8,19 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import table_counts
+from conftest import assert_error, table_counts
 
 API = "/api/v1"
 STATUSES = ("todo", "in_progress", "done")
-
-
-def error(resp: Any, status: int, field: str | None = None, location: str = "json") -> dict:
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    body = resp.json
-    assert body["code"] == status and body["status"]
-    if field is not None:
-        assert field in body["errors"][location], body
-    return body
 
 
 def iso(dt: datetime) -> str:
@@ -118,7 +109,7 @@ def test_new_tasks_are_appended_to_their_column_in_creation_order(alice, project
 )
 def test_create_task_invalid_is_422_and_writes_nothing(alice, app, project, payload, field):
     before = table_counts(app)
-    error(alice.post(f"{API}/projects/{project['id']}/tasks", json=payload), 422, field)
+    assert_error(alice.post(f"{API}/projects/{project['id']}/tasks", json=payload), 422, field)
     assert table_counts(app) == before
 
 
@@ -128,7 +119,7 @@ def test_assignee_must_be_a_member(alice, carol, app, project):
         resp = alice.post(
             f"{API}/projects/{project['id']}/tasks", json={"title": "t", "assignee_ids": ids}
         )
-        error(resp, 422, "assignee_ids")
+        assert_error(resp, 422, "assignee_ids")
     assert table_counts(app) == before
 
 
@@ -157,12 +148,12 @@ def test_stranger_cannot_see_or_touch_a_task(alice, carol, project, app):
     task = alice.create_task(project["id"])
     tid = task["id"]
     before = table_counts(app)
-    error(carol.get(f"{API}/tasks/{tid}"), 404)
-    error(carol.patch(f"{API}/tasks/{tid}", json={"title": "x"}), 404)
-    error(carol.delete(f"{API}/tasks/{tid}"), 404)
-    error(carol.get(f"{API}/tasks/{tid}/comments"), 404)
-    error(carol.post(f"{API}/tasks/{tid}/comments", json={"body": "x"}), 404)
-    error(carol.get(f"{API}/tasks/{tid}/activity"), 404)
+    assert_error(carol.get(f"{API}/tasks/{tid}"), 404)
+    assert_error(carol.patch(f"{API}/tasks/{tid}", json={"title": "x"}), 404)
+    assert_error(carol.delete(f"{API}/tasks/{tid}"), 404)
+    assert_error(carol.get(f"{API}/tasks/{tid}/comments"), 404)
+    assert_error(carol.post(f"{API}/tasks/{tid}/comments", json={"body": "x"}), 404)
+    assert_error(carol.get(f"{API}/tasks/{tid}/activity"), 404)
     assert carol.get(f"{API}/tasks").json == []
     assert table_counts(app) == before
 
@@ -170,7 +161,7 @@ def test_stranger_cannot_see_or_touch_a_task(alice, carol, project, app):
 def test_malformed_task_id_is_404(alice):
     for method in ("get", "patch", "delete"):
         assert getattr(alice, method)(f"{API}/tasks/123").status_code == 404
-    error(alice.get(f"{API}/tasks/{uuid.uuid4()}"), 404)
+    assert_error(alice.get(f"{API}/tasks/{uuid.uuid4()}"), 404)
 
 
 # Edit and move --------------------------------------------------------------------------
@@ -275,7 +266,7 @@ def test_position_past_the_end_of_another_column_means_the_end(alice, project):
 def test_patch_invalid_is_422_and_changes_nothing(alice, app, project, payload, field):
     task = alice.create_task(project["id"])
     before = table_counts(app)
-    error(alice.patch(f"{API}/tasks/{task['id']}", json=payload), 422, field)
+    assert_error(alice.patch(f"{API}/tasks/{task['id']}", json=payload), 422, field)
     assert table_counts(app) == before
     assert alice.get(f"{API}/tasks/{task['id']}").json == task
 
@@ -286,7 +277,7 @@ def test_patch_with_a_non_member_assignee_changes_nothing(alice, carol, project,
     resp = alice.patch(
         f"{API}/tasks/{task['id']}", json={"title": "changed", "assignee_ids": [carol.id]}
     )
-    error(resp, 422, "assignee_ids")
+    assert_error(resp, 422, "assignee_ids")
     assert alice.get(f"{API}/tasks/{task['id']}").json["title"] == "t"
     assert table_counts(app) == before
 
@@ -297,8 +288,8 @@ def test_delete_task_closes_the_gap(alice, bob, project):
     resp = bob.delete(f"{API}/tasks/{tasks[0]['id']}")
     assert resp.status_code == 204 and resp.data == b""
     assert board(alice, pid)["todo"] == ["b", "c"]
-    error(alice.get(f"{API}/tasks/{tasks[0]['id']}"), 404)
-    error(alice.delete(f"{API}/tasks/{tasks[0]['id']}"), 404)
+    assert_error(alice.get(f"{API}/tasks/{tasks[0]['id']}"), 404)
+    assert_error(alice.delete(f"{API}/tasks/{tasks[0]['id']}"), 404)
 
 
 # Lists: filters and pagination ---------------------------------------------------------
@@ -383,7 +374,7 @@ def test_due_bounds_are_exclusive_and_need_an_offset(alice, filled):
     naive = alice.get(
         f"{API}/projects/{pid}/tasks", query_string={"due_before": "2030-01-01T00:00:00"}
     )
-    error(naive, 422, "due_before", "query")
+    assert_error(naive, 422, "due_before", "query")
 
 
 @pytest.mark.parametrize(
@@ -400,8 +391,8 @@ def test_due_bounds_are_exclusive_and_need_an_offset(alice, filled):
     ],
 )
 def test_bad_filters_are_422(alice, filled, query, field):
-    error(alice.get(f"{API}/projects/{filled['pid']}/tasks?{query}"), 422, field, "query")
-    error(alice.get(f"{API}/tasks?{query}"), 422, field, "query")
+    assert_error(alice.get(f"{API}/projects/{filled['pid']}/tasks?{query}"), 422, field, "query")
+    assert_error(alice.get(f"{API}/tasks?{query}"), 422, field, "query")
 
 
 def test_pagination_with_per_page_and_x_pagination_header(alice, project):
@@ -480,7 +471,7 @@ def test_comments_oldest_first_with_author(alice, bob, project):
 def test_invalid_comment_is_422_and_writes_nothing(alice, app, project, payload):
     task = alice.create_task(project["id"])
     before = table_counts(app)
-    error(alice.post(f"{API}/tasks/{task['id']}/comments", json=payload), 422)
+    assert_error(alice.post(f"{API}/tasks/{task['id']}/comments", json=payload), 422)
     assert table_counts(app) == before
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, select, type_coerce
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, select, type_coerce
 
 from ..database import Prepared, read
 from ..models import STATUS_LABELS, Task, TaskAssignee, User
@@ -56,6 +56,19 @@ class Card:
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
+
+
+def overdue_clause(now: Any) -> ColumnElement[bool]:
+    """The one rule for "overdue", in SQL: due before `now` (a moment or a bound
+    parameter) and not done. `is_overdue` is the same rule for a card in hand."""
+    return and_(TASKS.c.due_date < now, TASKS.c.status != "done")
+
+
+def is_overdue(card: Any, now: datetime | None = None) -> bool:
+    """`overdue_clause` for a card (or task) already read: the board marks it so."""
+    if card.due_date is None or card.status == "done":
+        return False
+    return bool(card.due_date < (now or datetime.now(UTC)))
 
 
 def _raw(column: Any, label: str) -> Any:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, and_, bindparam, delete, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, delete, func, not_, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
@@ -39,6 +39,7 @@ from .cards import (
     build,
     fetch,
     fetch_one,
+    overdue_clause,
     select_assignees,
     select_card_with_assignees,
     select_cards,
@@ -103,11 +104,9 @@ class TaskFilter:
         if self.due_after is not None:
             query = query.where(TASKS.c.due_date > self.due_after)
         if self.overdue is True:
-            query = query.where(TASKS.c.due_date < now, TASKS.c.status != "done")
+            query = query.where(overdue_clause(now))
         elif self.overdue is False:
-            query = query.where(
-                or_(TASKS.c.due_date.is_(None), TASKS.c.due_date >= now, TASKS.c.status == "done")
-            )
+            query = query.where(or_(TASKS.c.due_date.is_(None), not_(overdue_clause(now))))
         return query
 
 
@@ -372,11 +371,7 @@ _BOARD_STATE_QUERY = Prepared(
         PROJECTS.c.board_version,
         select(func.count())
         .select_from(TASKS)
-        .where(
-            TASKS.c.project_id == PROJECTS.c.id,
-            TASKS.c.status != "done",
-            TASKS.c.due_date < bindparam("now"),
-        )
+        .where(TASKS.c.project_id == PROJECTS.c.id, overdue_clause(bindparam("now")))
         .scalar_subquery()
         .label("overdue"),
     )

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, make_response, redirect, request
 from flask_login import login_url
 
 from ..extensions import login_manager
-from ..limits import limit_api
-from ..models import utcnow
+from ..limits import limit_per_caller
+from ..services.cards import is_overdue
 from .clock import date_time, short_date
 from .htmx import is_htmx
 
@@ -37,10 +36,6 @@ def initials(name: str) -> str:
     return (parts[0][0] + parts[-1][0]).upper()
 
 
-def is_overdue(task: Any) -> bool:
-    return task.due_date is not None and task.status != "done" and task.due_date < utcnow()
-
-
 def _vary_on_htmx(response: Response) -> Response:
     """Every page may answer htmx differently (a fragment, a login redirect), so say so."""
     if not request.path.startswith(("/api/", "/static/")) and request.path != "/healthz":
@@ -54,7 +49,7 @@ def init_app(app: Flask) -> None:
     for module in (auth, projects, board, account):
         app.register_blueprint(module.bp)
         if module is not auth:  # sign-in pages have their own limits
-            limit_api(module.bp)
+            limit_per_caller(module.bp)
     login_manager.unauthorized_handler(_unauthorized)
     app.after_request(_vary_on_htmx)
     app.jinja_env.filters["initials"] = initials
