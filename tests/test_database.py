@@ -24,9 +24,9 @@ import taskboard.services
 from taskboard import database
 from taskboard.database import Prepared, Rows, read
 from taskboard.extensions import db
-from taskboard.models import LoginSession, PersonalToken, Task
+from taskboard.models import STATUSES, LoginSession, PersonalToken, Task
 from taskboard.queue import job_context
-from taskboard.services import cards, tasks, tokens
+from taskboard.services import cards, tokens
 
 API = "/api/v1"
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
@@ -132,10 +132,10 @@ def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, An
     pid, user = uuid.UUID(board["pid"]), uuid.UUID(alice.id)
     ids = [uuid.UUID(i) for i in board["tasks"]]
     whole_board = {"project_id": pid, "limit": 100}
-    for status in tasks.STATUSES:
+    for status in STATUSES:
         whole_board |= {f"lo_{status}": 0, f"hi_{status}": 10}
     second_card_only = {"project_id": pid, "limit": 1}
-    for status in tasks.STATUSES:
+    for status in STATUSES:
         lo, hi = (1, 2) if status == "todo" else (0, 0)
         second_card_only |= {f"lo_{status}": lo, f"hi_{status}": hi}
     nobody = uuid.UUID("00000000-0000-4000-8000-000000000000")
@@ -153,21 +153,21 @@ def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, An
             {"task_ids": ids[1:2]},
             {"task_ids": [nobody]},
         ],
-        "tasks._CARD_QUERY": [
+        "task_reads._CARD_QUERY": [
             *({"task_id": task_id, "user_id": user} for task_id in ids),
             {"task_id": ids[0], "user_id": nobody},
         ],
-        "tasks._SIZES_QUERY": [
+        "task_reads._SIZES_QUERY": [
             {"project_id": pid, "user_id": user},
             {"project_id": pid, "user_id": nobody},
         ],
-        "tasks._RANGE_QUERY": [whole_board, second_card_only],
-        "tasks._BOARD_STATE_QUERY": [
+        "task_reads._RANGE_QUERY": [whole_board, second_card_only],
+        "task_reads._BOARD_STATE_QUERY": [
             {"project_id": pid, "user_id": user, "now": datetime.now(UTC)},
             {"project_id": pid, "user_id": nobody, "now": datetime.now(UTC)},
         ],
-        "tasks._COMMENT_COUNTS_QUERY": [{"project_id": pid}, {"project_id": nobody}],
-        "tasks._RANGE_ASSIGNEES_QUERY": [whole_board, second_card_only],
+        "task_reads._COMMENT_COUNTS_QUERY": [{"project_id": pid}, {"project_id": nobody}],
+        "task_reads._RANGE_ASSIGNEES_QUERY": [whole_board, second_card_only],
     }
 
 
