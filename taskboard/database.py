@@ -48,13 +48,14 @@ def _reads_without_transaction(state: ORMExecuteState) -> None:
 
 
 def session_connection(session: Session) -> Connection:
-    """The session's connection, begun in autocommit for a GET on PostgreSQL."""
-    if (
-        not session.in_transaction()
-        and has_request_context()
-        and request.method in SAFE_METHODS
-        and session.get_bind().dialect.name == "postgresql"
-    ):
+    """The session's connection, begun in autocommit for a GET on PostgreSQL.
+
+    A GET whose reads ran on its read connection (see `read`) gives that back before the
+    session takes one: a request holds one connection at a time."""
+    if session.in_transaction() or not has_request_context():
+        return session.connection()
+    _close_read_connection()
+    if request.method in SAFE_METHODS and session.get_bind().dialect.name == "postgresql":
         return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     return session.connection()
 
@@ -93,7 +94,12 @@ def _has_listeners(engine: Engine) -> bool:
     """Whether anything listens to the engine's statements (tracing, a test counting
     queries). SQLAlchemy offers no public question for "any listener at all", so this
     reads `Engine._has_events`, the flag its own execution checks; `tests/test_database.py`
-    fails loudly if the flag disappears or stops following `event.listen`."""
+    fails loudly if the flag disappears or stops following `event.listen`.
+
+    The one private attribute left, kept for `Prepared`, whose gain `bench/costs.py
+    --no-prepared` measured at 2026-12-02 (SQLite, medians of 500): one task 0.255 ms
+    without against 0.177 ms with, a page of 50 tasks 1.34 against 0.97 ms (PostgreSQL:
+    0.82 / 0.66 and 2.38 / 1.87 ms), 20 to 31 % of the request."""
     return bool(engine._has_events)
 
 
@@ -176,10 +182,9 @@ class Prepared:
     SQLAlchemy's execution of a statement (cache key, execution context, result object)
     costs several times what the driver takes to run it; for the reads every request
     makes (its token, one task, a page of the board) that was most of their database time.
-    Measured with `bench/costs.py` (one task by its id, SQLite, medians of 500): 0.25 ms a
-    request with the statements run by SQLAlchemy, 0.19 ms run here, a quarter of the
-    request. Where something listens to the engine's statements or the engine echoes
-    them, SQLAlchemy runs the statement instead, so they see it.
+    `bench/costs.py --no-prepared` measures what it saves (docs/performance.md). Where
+    something listens to the engine's statements or the engine echoes them, SQLAlchemy
+    runs the statement instead, so they see it.
     """
 
     __slots__ = ("_plans", "statement")
@@ -230,8 +235,7 @@ def read(statement: Select | Prepared, params: dict[str, Any] | None = None) -> 
     would), except in a GET, HEAD or OPTIONS request that has not begun its session: there
     the request's read connection, opened on first use and closed with the request. The
     API's hot reads (the bearer's token, a task, a page of the board) then never open a
-    session, whose set-up and close cost more than their statements (`bench/costs.py`,
-    one task on SQLite: 0.25 ms a request through the session, 0.18 ms without). Once the
+    session, whose set-up and close cost more than their statements. Once the
     session has begun (the pages load their user through it) its connection serves, so a
     request holds one connection. Reads of a safe request see what they would in the
     session: SQLite starts no transaction for reads, PostgreSQL's GETs run without one.

@@ -50,7 +50,7 @@ class OncePerInterval(logging.Filter):
     back meanwhile.
 
     waitress warns "Task queue depth is N" each time a request waits for a thread, so a
-    busy server wrote one warning per request: a log twice its size, and about 4 % of its
+    busy server wrote one warning per request: a log twice its size, and a share of its
     throughput under load spent writing them (wrk, one task, back to back with and
     without). One every few seconds still tells the operator that requests are queueing,
     and how many.

@@ -53,9 +53,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         """Aware UTC datetimes from what the driver returns, in one call per value.
 
         SQLite keeps text: parsed with its offset in one step (attaching the zone afterwards
-        with `replace` cost five times the parse); anything else through the impl's own
+        with `replace` cost more than the parse); anything else through the impl's own
         conversion. Every card read carries three of these, so `TypeDecorator`'s usual
-        chain of calls per value was a tenth of a page of 50.
+        chain of calls per value showed in every profile of a page.
         """
         convert = self.impl_instance.result_processor(dialect, coltype)
         parse = datetime.fromisoformat

@@ -294,3 +294,24 @@ def test_a_get_writes_at_most_one_statement(
             assert resp.status_code < 500, (rule, who)
             checked += 1
     assert checked >= 30
+
+
+def test_a_request_holds_one_connection_at_a_time(app: Flask, alice: Any) -> None:
+    """A GET that reads its token on the read connection and then uses the ORM session
+    (the projects list) gives the first back before taking the second."""
+    alice.create_project()
+    with app.app_context():
+        engine = db.engine
+    most: list[int] = []
+
+    def checkout(*_: Any) -> None:
+        most.append(engine.pool.checkedout())
+
+    sa.event.listen(engine, "checkout", checkout)
+    try:
+        for path in (f"{API}/projects", f"{API}/users/me/tokens", f"{API}/projects?per_page=1"):
+            assert alice.get(path).status_code == 200
+    finally:
+        sa.event.remove(engine, "checkout", checkout)
+    assert most and max(most) == 1, most
+    assert engine.pool.checkedout() == 0

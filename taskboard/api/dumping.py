@@ -1,8 +1,8 @@
 """Response bodies from the schemas, without marshmallow's per-field call chain.
 
 marshmallow serializes each field through four calls (`serialize`, `get_value`, the
-accessor, `_serialize`); for a page of 50 tasks with their people that was a quarter of
-the request. A schema's plan is a function generated once from its dump fields: per
+accessor, `_serialize`), the largest single cost of a page of tasks with their people.
+A schema's plan is a function generated once from its dump fields: per
 field, the attribute, then the conversion marshmallow would apply (`str` for strings and
 UUIDs, an id's text remembered; `int`; the format function of `DateTime`; nested schemas
 through their own plans). A field it does not know, or one with a dump default, goes
@@ -14,9 +14,8 @@ Only marshmallow's public API is used. A plan knows nothing of dump hooks (`pre_
 `post_dump`): a schema that has them sets `dump_plan = False` (see `schemas.Schema`),
 and the walk's comparison fails for one that forgets.
 
-Measured with `bench/costs.py` against `--plain-dump` (marshmallow's own `dump`; SQLite,
-1,000 tasks, medians of 500 in one run): a page of 50 tasks 0.97 ms against 1.70 ms, one
-task 0.18 ms against 0.20 ms.
+`bench/costs.py --plain-dump` (marshmallow's own `dump`) measures what the plans save;
+the figures are in docs/performance.md.
 """
 
 from __future__ import annotations

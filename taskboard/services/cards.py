@@ -83,7 +83,7 @@ def _parse_uuid(value: str) -> uuid.UUID:
 
 def _uuid(value: Any) -> uuid.UUID:
     """An id as a UUID. SQLite stores ids as text, and parsing the same few ids again for
-    every row (one project, a handful of people) was a tenth of a list request."""
+    every row (one project, a handful of people) showed in every profile of a list."""
     return value if type(value) is uuid.UUID else _parse_uuid(value)
 
 
