@@ -111,6 +111,17 @@ def production_problems(
     return problems
 
 
+def default_base_url(host: str, port: int) -> str:
+    """Where the embedded server answers (scripts/serve.sh listens on HOST:PORT), for the
+    links in mail when BASE_URL is not set. A wildcard address is no place to send a
+    browser to: links then name the loopback address."""
+    if host in ("0.0.0.0", "::", "*", ""):
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
+
+
 def load(instance_path: Path) -> dict[str, Any]:
     """Read every setting from the environment (a `.env` file has been loaded by then).
 
@@ -138,7 +149,9 @@ def load(instance_path: Path) -> dict[str, Any]:
     trusted_proxies = env_int("TRUSTED_PROXIES", 0)
     if trusted_proxies < 0:
         raise ConfigError(f"TRUSTED_PROXIES must be 0 or more, not {trusted_proxies}")
-    base_url = check_base_url(base_url or "http://127.0.0.1:8000")
+    port = env_int("PORT", 8000)
+    host = env_str("HOST", "127.0.0.1") or "127.0.0.1"
+    base_url = check_base_url(base_url or default_base_url(host, port))
     idle_days = env_positive_int("SESSION_IDLE_DAYS", 14)
     max_days = env_positive_int("SESSION_MAX_DAYS", 30)
     if idle_days > max_days:
@@ -156,7 +169,8 @@ def load(instance_path: Path) -> dict[str, Any]:
         "REDIS_URL": env_str("REDIS_URL"),
         "BASE_URL": base_url,
         "PREFERRED_URL_SCHEME": urlsplit(base_url).scheme,
-        "PORT": env_int("PORT", 8000),
+        "PORT": port,
+        "HOST": host,
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": env_int("MAIL_PORT", 25),
         "MAIL_USE_TLS": env_bool("MAIL_USE_TLS", False),

@@ -16,12 +16,14 @@ from taskboard.models import (
     Activity,
     Comment,
     Membership,
+    Notification,
     Project,
     Task,
     TaskAssignee,
     User,
     utcnow,
 )
+from taskboard.services import notifications
 
 TOKENS = "/api/v1/auth/tokens"
 
@@ -91,12 +93,15 @@ def test_seed_creates_a_demo_team_with_realistic_projects(runner, app, client):
     with app.app_context():
         people = {user.email: user for user in db.session.scalars(sa.select(User))}
         assert set(people) == {demo.DEMO_EMAIL, *(email for email, _ in demo.TEAM)}
-        # The made-up team mates get no mail; the demo user sees what mail looks like.
+        # Demo data makes no mail: every demo account starts with notifications off.
         assert {email: user.notifications for email, user in people.items()} == {
-            demo.DEMO_EMAIL: True,
+            demo.DEMO_EMAIL: False,
             "maya@example.com": False,
             "sam@example.com": False,
         }
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+        # Nor later: the due-date reminders find nobody to mail about made-up tasks.
+        assert notifications.queue_due_reminders() == []
 
 
 def test_seed_twice_changes_nothing(runner, app):

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, flash, make_response, render_template
 from flask_login import current_user, login_required
 
 from ..errors import DomainError, Forbidden, Invalid, TooManyRequests
+from ..http import no_store
 from ..services import account_links, accounts, tokens
 from .auth import start_session
 from .forms import EmailChangeForm, PasswordForm, ProfileForm, TokenForm, show_error
@@ -86,6 +87,7 @@ def password() -> Response:
             start_session(user)
             flash("Password changed. Your other sessions have been logged out.", "success")
             return see_other("/account")
+    no_store()  # the page keeps the new password typed: no cache keeps the page
     return account_page(status, password_form=form)
 
 

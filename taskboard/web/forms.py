@@ -89,9 +89,12 @@ class ProfileForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password")
-    password = PasswordField("New password")
+    # A wrong current password must not empty the new one the person just typed twice.
+    password = PasswordField("New password", widget=PasswordInput(hide_value=False))
     confirm = PasswordField(
-        "Confirm new password", validators=[EqualTo("password", "The passwords do not match.")]
+        "Confirm new password",
+        validators=[EqualTo("password", "The passwords do not match.")],
+        widget=PasswordInput(hide_value=False),
     )
 
 

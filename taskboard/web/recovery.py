@@ -76,7 +76,12 @@ def reset_password(reset_token: str) -> Any:
                 return _bad_link(error.message, RESET_AGAIN, 422)
             show_error(form, error)
         else:
-            flash("Your password is set. Log in with it.", "success")
+            flash(
+                "Your password is set. Log in with it. Every session and API token of the "
+                "account has ended, personal tokens for scripts included: make new ones on "
+                "your account page.",
+                "success",
+            )
             return see_other("/login")
     if request.method == "POST":
         status = 422
