@@ -88,7 +88,10 @@ def world(app: Any, alice: Any, bob: Any) -> dict[str, Any]:
     task = alice.create_task(project["id"], assignee_ids=[bob.id])
     token = alice.post(f"{API}/users/me/tokens", json={"name": "script", "scope": "write"})
     assert token.status_code == 201
+    comment = alice.post(f"{API}/tasks/{task['id']}/comments", json={"body": "a comment"})
+    assert comment.status_code == 201
     return {
+        "comment_id": comment.json["id"],
         "project_id": project["id"],
         "task_id": task["id"],
         "user_id": bob.id,

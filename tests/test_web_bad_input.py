@@ -68,6 +68,8 @@ BAD_FIELDS: dict[str, list[dict[str, str]]] = {
         {"status": "done", "position": "-1"},
     ],
     "/tasks/<uuid:task_id>/delete": [],
+    "/comments/<uuid:comment_id>": [{"body": ""}, {"body": "  "}, {"body": "c" * 10_001}],
+    "/comments/<uuid:comment_id>/delete": [],
     "/projects/<uuid:project_id>/delete": [],
     "/logout": [],
     "/forgot-password": [{"email": ""}, {"email": "not-an-email"}, {"email": NUL}],
@@ -112,6 +114,7 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
     alice.add_member(project["id"], bob)
     task = alice.create_task(project["id"], "One", assignee_ids=[bob.id])
     made = alice.post("/api/v1/users/me/tokens", json={"name": "script", "scope": "read"})
+    comment = alice.post(f"/api/v1/tasks/{task['id']}/comments", json={"body": "A comment"})
     token = web_login(client, alice.email)
     with client.application.app_context():
         user = db.session.get(User, uuid.UUID(alice.id))
@@ -125,6 +128,7 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
             "task_id": task["id"],
             "user_id": alice.id,
             "token_id": made.json["id"],
+            "comment_id": comment.json["id"],
             "reset_token": reset,
             "email_token": confirm,
         },

@@ -289,6 +289,9 @@ class CommentSchema(Schema):
     author = fields.Nested(UserSchema, dump_only=True)
     body = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
+    edited_at = fields.DateTime(
+        dump_only=True, allow_none=True, metadata={"description": "Last edit; null if never."}
+    )
 
 
 class CommentCreateSchema(Schema):
@@ -311,6 +314,8 @@ class ActivitySchema(Schema):
                 "assignee_removed",
                 "due_date_changed",
                 "commented",
+                "comment_edited",
+                "comment_deleted",
             ]
         },
     )

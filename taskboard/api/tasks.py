@@ -112,6 +112,24 @@ class Comments(MethodView):
         return tasks.add_comment(current_actor(), task_id, body["body"])
 
 
+@blp.route("/comments/<uuid:comment_id>")
+class CommentItem(MethodView):
+    @blp.auth()
+    @blp.arguments(s.CommentCreateSchema)
+    @blp.response(200, s.CommentSchema)
+    @blp.errors(403, 404)
+    def patch(self, body: dict[str, Any], comment_id: uuid.UUID) -> Comment:
+        """Edit a comment (its author only)"""
+        return tasks.edit_comment(current_actor(), comment_id, body["body"])
+
+    @blp.auth()
+    @blp.response(204)
+    @blp.errors(403, 404)
+    def delete(self, comment_id: uuid.UUID) -> None:
+        """Delete a comment (its author or the project's owner)"""
+        tasks.delete_comment(current_actor(), comment_id)
+
+
 @blp.route("/tasks/<uuid:task_id>/activity")
 class History(MethodView):
     @blp.auth()

@@ -27,6 +27,11 @@ def is_member(user_id: uuid.UUID, project_id: uuid.UUID) -> bool:
     return db.session.get(Membership, (project_id, user_id)) is not None
 
 
+def is_owner(user_id: uuid.UUID, project_id: uuid.UUID) -> bool:
+    project = db.session.get(Project, project_id)
+    return project is not None and project.owner_id == user_id
+
+
 def get_for_member(actor: Actor, project_id: uuid.UUID, *, load: bool = True) -> Project:
     """The project if the actor is a member; NotFound otherwise."""
     query = (

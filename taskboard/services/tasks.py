@@ -18,7 +18,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import selectinload
 
-from ..errors import Invalid, NotFound
+from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import STATUSES, Activity, Comment, Membership, Task, TaskAssignee, User, utcnow
 from . import projects
@@ -59,7 +59,10 @@ __all__ = [
     "check_status",
     "comment_counts",
     "create",
+    "delete_comment",
     "delete_task",
+    "edit_comment",
+    "get_comment",
     "get_for_member",
     "list_activity",
     "list_comments",
@@ -360,3 +363,55 @@ def add_comment(actor: Actor, task_id: uuid.UUID, body: str) -> Comment:
     db.session.commit()
     outbox.dispatch()
     return comment
+
+
+COMMENT_NOT_FOUND = "No such comment."
+
+
+def _load_comment(actor: Actor, comment_id: uuid.UUID) -> tuple[Comment, Task]:
+    """The comment and its task, if the actor is a member of its project; else NotFound."""
+    row = db.session.execute(
+        select(Comment, Task)
+        .join(Task, Task.id == Comment.task_id)
+        .join(Membership, Membership.project_id == Task.project_id)
+        .where(Comment.id == comment_id, Membership.user_id == actor.id)
+    ).first()
+    if row is None:
+        raise NotFound(COMMENT_NOT_FOUND)
+    return row[0], row[1]
+
+
+def get_comment(actor: Actor, comment_id: uuid.UUID) -> Comment:
+    """The comment, if the actor is a member of its project; NotFound otherwise."""
+    return _load_comment(actor, comment_id)[0]
+
+
+def edit_comment(actor: Actor, comment_id: uuid.UUID, body: str) -> Comment:
+    """Change a comment's text: its author only. Recorded in the history; the comment is
+    marked edited (the earlier text is not kept)."""
+    comment, task = _load_comment(actor, comment_id)
+    if comment.author_id != actor.id:
+        raise Forbidden("Only its author can edit a comment.")
+    body = clean_text(body, "body", "Comment", min_len=1, max_len=COMMENT_MAX)
+    _lock_board(task.project_id)
+    db.session.refresh(comment)
+    if body != comment.body:
+        now = utcnow()
+        comment.body, comment.edited_at = body, now
+        _record(task.id, actor, "comment_edited", now, comment_id=str(comment.id))
+    db.session.commit()
+    return comment
+
+
+def delete_comment(actor: Actor, comment_id: uuid.UUID) -> None:
+    """Delete a comment: its author, or the project's owner. Recorded in the history."""
+    comment, task = _load_comment(actor, comment_id)
+    if comment.author_id != actor.id and not projects.is_owner(actor.id, task.project_id):
+        raise Forbidden("Only its author or the project's owner can delete a comment.")
+    _lock_board(task.project_id)
+    _record(
+        task.id, actor, "comment_deleted", utcnow(), comment_id=str(comment.id),
+        author=comment.author.name,
+    )
+    db.session.delete(comment)
+    db.session.commit()

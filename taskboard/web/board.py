@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from ..errors import Invalid, NotFound, PreconditionFailed
+from ..errors import Forbidden, Invalid, NotFound, PreconditionFailed
 from ..models import STATUS_LABELS, STATUSES, Project, utcnow
 from ..services import projects, tasks
 from ..services.cards import Card
@@ -273,6 +273,7 @@ def _detail_context(
     form: TaskForm | None = None,
     comment_form: CommentForm | None = None,
     saved: bool = False,
+    editing: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     task = tasks.get_for_member(current_user, task_id)
     project = projects.get_for_member(current_user, task.project_id)
@@ -287,6 +288,8 @@ def _detail_context(
         "activity": tasks.list_activity(current_user, task.id).items,
         "statuses": STATUS_LABELS,
         "saved": saved,
+        # A comment being edited whose text was refused: its id, the text, the error.
+        "editing": editing or {},
     }
 
 
@@ -301,7 +304,15 @@ def _detail_response(task_id: uuid.UUID, status: int = 200, **kw: Any) -> Respon
 @bp.get("/tasks/<uuid:task_id>")
 @login_required
 def detail(task_id: uuid.UUID) -> Response:
-    return _detail_response(task_id)
+    return _detail_response(task_id, editing=_comment_to_edit(request.args.get("edit_comment")))
+
+
+def _comment_to_edit(raw: str | None) -> dict[str, Any] | None:
+    """`?edit_comment=<id>`: that comment shown as a form (no id, or not one: none)."""
+    try:
+        return {"id": uuid.UUID(raw or ""), "body": None, "error": None}
+    except ValueError:
+        return None
 
 
 def _parse_due(raw: str | None, task: Card) -> Any:
@@ -386,6 +397,49 @@ def comment(task_id: uuid.UUID) -> Response:
                 return trigger(response, "announce", "Comment added.")
             return see_other(f"/tasks/{task_id}#comments")
     return _detail_response(task_id, status=422, comment_form=comment_form)
+
+
+@bp.post("/comments/<uuid:comment_id>")
+@login_required
+def edit_comment(comment_id: uuid.UUID) -> Response:
+    comment = tasks.get_comment(current_user, comment_id)
+    form = CommentForm()
+    typed = form.body.data or ""
+    if form.validate_on_submit():
+        try:
+            tasks.edit_comment(current_user, comment_id, typed)
+        except (Invalid, Forbidden) as error:
+            editing = {"id": comment_id, "body": typed, "error": error.message}
+            status = 403 if isinstance(error, Forbidden) else 422
+            return _detail_response(comment.task_id, status=status, editing=editing)
+        if is_htmx():
+            response = _detail_response(comment.task_id)
+            trigger(response, BOARD_CHANGED)
+            return trigger(response, "announce", "Comment saved.")
+        return see_other(f"/tasks/{comment.task_id}#comment-{comment_id}")
+    return _detail_response(comment.task_id, status=422)
+
+
+@bp.post("/comments/<uuid:comment_id>/delete")
+@login_required
+def delete_comment(comment_id: uuid.UUID) -> Response:
+    comment = tasks.get_comment(current_user, comment_id)
+    task_id = comment.task_id
+    if request.form.get("confirm") != "yes":
+        return confirm_page(
+            question="Delete this comment?",
+            consequence="The history keeps that it was deleted, not what it said.",
+            action=f"/comments/{comment_id}/delete",
+            button="Delete comment",
+            cancel=f"/tasks/{task_id}#comment-{comment_id}",
+        )
+    tasks.delete_comment(current_user, comment_id)
+    if is_htmx():
+        response = _detail_response(task_id)
+        trigger(response, BOARD_CHANGED)
+        return trigger(response, "announce", "Comment deleted.")
+    flash("Comment deleted.", "success")
+    return see_other(f"/tasks/{task_id}#comments")
 
 
 @bp.post("/tasks/<uuid:task_id>/delete")
