@@ -213,14 +213,20 @@ def test_api_tokens_on_the_account_page(app: Flask, client: FlaskClient, alice: 
     assert "reader" in text(plain) and ">Log out</button>" in text(plain)
 
     [listed_reader, listed_ci] = alice.get("/api/v1/users/me/tokens").json
+    ask = client.post(f"/account/tokens/{listed_ci['id']}/revoke", data={"csrf_token": token})
+    assert ask.status_code == 200 and "Revoke the token “ci script”?" in text(ask)
+    assert client.get("/api/v1/projects", headers=bearer).status_code == 200  # not yet
     revoke = client.post(
-        f"/account/tokens/{listed_ci['id']}/revoke", data={"csrf_token": token}, headers=HX
+        f"/account/tokens/{listed_ci['id']}/revoke",
+        data={"csrf_token": token, "confirm": "yes"},
+        headers=HX,
     )
     assert revoke.status_code == 200 and "Token revoked" in text(revoke)
     assert "ci script" not in text(revoke)
     assert client.get("/api/v1/projects", headers=bearer).status_code == 401
     plain_revoke = client.post(
-        f"/account/tokens/{listed_reader['id']}/revoke", data={"csrf_token": token}
+        f"/account/tokens/{listed_reader['id']}/revoke",
+        data={"csrf_token": token, "confirm": "yes"},
     )
     assert plain_revoke.status_code == 303
     assert "No tokens yet." in text(client.get("/account"))

@@ -92,7 +92,13 @@ def test_rename_add_and_remove_members(
     )
 
     alice.patch(f"/api/v1/tasks/{task['id']}", json={"assignee_ids": [bob.id]})
-    removed = client.post(f"/projects/{pid}/members/{bob.id}/remove", data={"csrf_token": token})
+    ask = client.post(f"/projects/{pid}/members/{bob.id}/remove", data={"csrf_token": token})
+    assert ask.status_code == 200 and "Remove Bob Brown from “" in text(ask)  # asked first
+    assert ">Remove member</button>" in text(ask)
+    assert bob.id in [m["id"] for m in alice.get(f"/api/v1/projects/{pid}/members").json]
+    removed = client.post(
+        f"/projects/{pid}/members/{bob.id}/remove", data={"csrf_token": token, "confirm": "yes"}
+    )
     assert removed.status_code == 303
     assert alice.get(f"/api/v1/tasks/{task['id']}").json["assignees"] == []
     owner = client.post(f"/projects/{pid}/members/{alice.id}/remove", data={"csrf_token": token})

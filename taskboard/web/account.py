@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, flash, make_response, render_template
+from flask import Blueprint, Response, flash, make_response, render_template, request
 from flask_login import current_user, login_required
 
 from ..errors import DomainError, Forbidden, Invalid, TooManyRequests
@@ -17,7 +17,7 @@ from ..http import no_store
 from ..services import account_links, accounts, tokens
 from .auth import start_session
 from .forms import EmailChangeForm, PasswordForm, ProfileForm, TokenForm, show_error
-from .htmx import is_htmx, see_other, vary
+from .htmx import confirm_page, is_htmx, see_other, vary
 
 bp = Blueprint("web_account", __name__)
 
@@ -161,6 +161,15 @@ def create_token() -> Response:
 @bp.post("/account/tokens/<uuid:token_id>/revoke")
 @login_required
 def revoke_token(token_id: uuid.UUID) -> Response:
+    token = next((t for t in tokens.list_personal(current_user) if t.id == token_id), None)
+    if request.form.get("confirm") != "yes" and token is not None:
+        return confirm_page(
+            question=f"Revoke the token “{token.name}”?",
+            consequence="Scripts that use it stop working at once. This cannot be undone.",
+            action=f"/account/tokens/{token_id}/revoke",
+            button="Revoke token",
+            cancel="/account#tokens",
+        )
     try:
         tokens.revoke_personal(current_user, token_id)
     except DomainError as error:

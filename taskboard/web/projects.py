@@ -106,6 +106,16 @@ def add_member(project_id: uuid.UUID) -> Response:
 @bp.post("/projects/<uuid:project_id>/members/<uuid:user_id>/remove")
 @login_required
 def remove_member(project_id: uuid.UUID, user_id: uuid.UUID) -> Response:
+    project = projects.get_for_owner(current_user, project_id)
+    member = next((m for m in project.members if m.id == user_id), None)
+    if request.form.get("confirm") != "yes" and member and member.id != project.owner_id:
+        return confirm_page(
+            question=f"Remove {member.name} from “{project.title}”?",
+            consequence="They no longer see the project and are unassigned from its tasks.",
+            action=f"/projects/{project.id}/members/{user_id}/remove",
+            button="Remove member",
+            cancel=f"/projects/{project.id}/settings",
+        )
     projects.remove_member(current_user, project_id, user_id)
     flash("Member removed.", "success")
     return see_other(f"/projects/{project_id}/settings")
