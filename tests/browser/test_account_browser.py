@@ -181,6 +181,11 @@ def test_api_tokens_on_the_account_page(page: Any, server: LiveServer) -> None:
     expect(item.get_by_text("Last used")).to_be_visible()
     expect(item.get_by_text("write", exact=True)).to_be_visible()
 
+    page.once("dialog", lambda dialog: dialog.dismiss())  # asked first: not yet
+    item.get_by_role("button", name="Revoke").click()
+    expect(item).to_be_visible()
+    assert server.request("GET", "/api/v1/projects", token=secret).status == 200
+    page.once("dialog", lambda dialog: dialog.accept())
     item.get_by_role("button", name="Revoke").click()
     expect(tokens.get_by_text("Token revoked")).to_be_visible()
     expect(tokens.get_by_text("No tokens yet.")).to_be_visible()
@@ -198,6 +203,9 @@ def test_account_page_fits_a_small_screen_without_javascript(new_page: Any, serv
     expect(small.get_by_label("Token secret")).to_be_visible()
     assert not scrolls_sideways(small)
     small.get_by_role("button", name="Revoke").click()
+    expect(small.get_by_text("Revoke the token")).to_be_visible()  # a page asks first
+    assert not scrolls_sideways(small)
+    small.get_by_role("button", name="Revoke token").click()
     expect(small.get_by_text("Token revoked")).to_be_visible()
 
 

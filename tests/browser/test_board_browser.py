@@ -275,6 +275,11 @@ def test_owner_manages_members_and_deletes_the_project(new_page: Any, server: Li
     page.console.take()  # the refusal's 422, logged by the browser as a failed load
     page.get_by_label("Email").fill(member["email"])
     page.get_by_role("button", name="Add member").click()
+    # Removing asks first: dismissed, nothing happens; accepted, the member goes.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Remove Mo Member").click()
+    expect(page.get_by_role("button", name="Remove Mo Member")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Remove Mo Member").click()
     expect(page.get_by_role("button", name="Remove Mo Member")).to_have_count(0)
     page.once("dialog", lambda dialog: dialog.dismiss())
@@ -300,6 +305,7 @@ def test_a_removed_member_is_shown_the_404_page(new_page: Any, server: LiveServe
     log_in(watcher, member["email"])
     watcher.goto(board_path)
     expect(column(watcher, "To Do")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Remove Ron Removed").click()
     expect(watcher.get_by_role("heading", name="Not found")).to_be_visible(timeout=8000)
     errors = watcher.console.take()
