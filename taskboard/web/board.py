@@ -122,7 +122,9 @@ def _columns_response(
     status: int = 200,
 ) -> Response:
     context = _board_context(project_id, filters, add_form)
-    response = make_response(render_template("board/_columns.html", **context), status)
+    response = make_response(
+        render_template("board/_columns.html", **context, oob_filters=True), status
+    )
     response.set_etag(context["etag"])
     response.headers["Cache-Control"] = "no-cache, private"
     return vary(response)

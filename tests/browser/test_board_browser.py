@@ -310,3 +310,24 @@ def test_a_removed_member_is_shown_the_404_page(new_page: Any, server: LiveServe
     expect(watcher.get_by_role("heading", name="Not found")).to_be_visible(timeout=8000)
     errors = watcher.console.take()
     assert errors and all("404" in e for e in errors), errors
+
+
+def test_clear_filters_appears_as_soon_as_a_filter_is_set(page: Any, server: LiveServer) -> None:
+    user = api_user(server, "Fay Filter")
+    log_in(page, user["email"])
+    create_project(page, "Filtering")
+    for title in ("Alpha", "Beta"):
+        add_task(page, title)
+    clear = page.get_by_role("link", name="Clear filters")
+    expect(clear).to_have_count(0)
+    page.get_by_label("Search").fill("alp")
+    expect(column(page, "To Do").get_by_role("link", name="Beta")).to_have_count(0)
+    expect(clear).to_be_visible()  # no reload needed
+    page.get_by_label("Search").fill("")
+    expect(column(page, "To Do").get_by_role("link", name="Beta")).to_be_visible()
+    expect(clear).to_have_count(0)
+    page.get_by_label("Due").select_option(label="Overdue")
+    expect(clear).to_be_visible()
+    clear.click()
+    expect(page.get_by_label("Due")).to_have_value("")
+    expect(column(page, "To Do").get_by_role("link", name="Alpha")).to_be_visible()
