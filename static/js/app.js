@@ -55,6 +55,13 @@
   document.addEventListener("announce", function (event) {
     announce(eventText(event));
   });
+  // A deleted card's detail closes: say so where everyone sees it, and put the focus on
+  // the board's heading rather than leaving it on the page's body.
+  document.addEventListener("task-deleted", function (event) {
+    showNotice(eventText(event) || "Task deleted.");
+    var heading = document.getElementById("board-title");
+    if (heading) heading.focus();
+  });
 
   document.addEventListener("click", function (event) {
     var notice = event.target.closest && event.target.closest("#notice");

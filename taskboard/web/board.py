@@ -461,6 +461,7 @@ def delete(task_id: uuid.UUID) -> Response:
     if is_htmx():
         response = vary(make_response("", 200))
         trigger(response, BOARD_CHANGED)
-        return trigger(response, "announce", f"Deleted “{title}”.")
+        # A notice everyone sees (and hears: it is an alert), focus back on the board.
+        return trigger(response, "task-deleted", f"Task “{title}” deleted.")
     flash(f"Task “{title}” deleted.", "success")
     return see_other(f"/projects/{project_id}")

@@ -150,6 +150,9 @@ def test_edit_a_card_in_place_comment_and_delete(new_page: Any, server: LiveServ
     detail.get_by_role("button", name="Delete task").click()
     expect(page.get_by_role("link", name="Final draft")).to_have_count(0)
     expect(detail.locator(".detail-inner")).to_have_count(0)
+    # Said where everyone sees it, and the focus is on the board, not the page's body.
+    expect(page.get_by_role("alert")).to_have_text("Task “Final draft” deleted.")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
     page.reload()
     assert titles(page, "In Progress") == []
 
