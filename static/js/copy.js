@@ -15,8 +15,8 @@
     var status = button.closest(".token-secret");
     status = status && status.querySelector(".copy-status");
     function done(ok) {
+      // Said once, in the status line beside the button (the button keeps its name).
       if (status) status.textContent = ok ? "Copied." : "Select the text and copy it by hand.";
-      if (ok) button.textContent = "Copied";
     }
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(field.value).then(

@@ -167,6 +167,7 @@ def test_api_tokens_on_the_account_page(page: Any, server: LiveServer) -> None:
     assert secret.startswith("tbp_")
     tokens.get_by_role("button", name="Copy").click()
     expect(tokens.get_by_text("Copied.")).to_be_visible()
+    expect(tokens.get_by_text("Copied")).to_have_count(1)  # said once, not on the button too
     assert page.evaluate("navigator.clipboard.readText()") == secret
     assert axe_violations(page) == []
 
