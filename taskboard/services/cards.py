@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -69,6 +69,23 @@ def is_overdue(card: Any, now: datetime | None = None) -> bool:
     if card.due_date is None or card.status == "done":
         return False
     return bool(card.due_date < (now or datetime.now(UTC)))
+
+
+DUE_SOON = timedelta(hours=24)
+
+
+def due_soon_clause(now: Any, until: Any) -> ColumnElement[bool]:
+    """The rule for "due soon", in SQL: not done, due after `now` and by `until` (24 hours
+    later). `is_due_soon` is the same rule for a card in hand."""
+    return and_(TASKS.c.due_date > now, TASKS.c.due_date <= until, TASKS.c.status != "done")
+
+
+def is_due_soon(card: Any, now: datetime | None = None) -> bool:
+    """Due within the next 24 hours and not done (the board marks it "Due soon")."""
+    if card.due_date is None or card.status == "done":
+        return False
+    now = now or datetime.now(UTC)
+    return bool(now < card.due_date <= now + DUE_SOON)
 
 
 def _raw(column: Any, label: str) -> Any:

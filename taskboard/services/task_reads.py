@@ -23,9 +23,11 @@ from ..models import STATUSES, Activity, Comment, Membership, Project, Task, utc
 from . import projects
 from .cards import (
     ASSIGNEES,
+    DUE_SOON,
     TASKS,
     Card,
     build,
+    due_soon_clause,
     fetch,
     fetch_one,
     overdue_clause,
@@ -264,6 +266,7 @@ class BoardState:
 
     version: int
     overdue: int
+    due_soon: int
 
 
 # Every open board asks for its state every few seconds.
@@ -275,6 +278,14 @@ _BOARD_STATE_QUERY = Prepared(
         .where(TASKS.c.project_id == PROJECTS.c.id, overdue_clause(bindparam("now")))
         .scalar_subquery()
         .label("overdue"),
+        select(func.count())
+        .select_from(TASKS)
+        .where(
+            TASKS.c.project_id == PROJECTS.c.id,
+            due_soon_clause(bindparam("now"), bindparam("soon_until")),
+        )
+        .scalar_subquery()
+        .label("due_soon"),
     )
     .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == PROJECTS.c.id)
     .where(PROJECTS.c.id == bindparam("project_id"), MEMBERSHIPS.c.user_id == bindparam("user_id"))
@@ -292,13 +303,20 @@ _COMMENT_COUNTS_QUERY = Prepared(
 def board_state(actor: Actor, project_id: uuid.UUID) -> BoardState:
     """The board's version and overdue count in one query; NotFound for a non-member.
 
-    Cards turn overdue with time, not with a write, so the count is part of the state.
+    Cards turn due soon and overdue with time, not with a write, so the counts are part
+    of the state.
     """
-    params = {"project_id": project_id, "user_id": actor.id, "now": utcnow()}
+    now = utcnow()
+    params = {
+        "project_id": project_id,
+        "user_id": actor.id,
+        "now": now,
+        "soon_until": now + DUE_SOON,
+    }
     row = read(_BOARD_STATE_QUERY, params).first()
     if row is None:
         raise NotFound(projects.PROJECT_NOT_FOUND)
-    return BoardState(version=row.board_version, overdue=row.overdue)
+    return BoardState(version=row.board_version, overdue=row.overdue, due_soon=row.due_soon)
 
 
 def comment_counts(actor: Actor, project_id: uuid.UUID) -> dict[uuid.UUID, int]:

@@ -9,8 +9,8 @@ from flask_login import login_url
 
 from ..extensions import login_manager
 from ..limits import limit_per_caller
-from ..services.cards import is_overdue
-from .clock import date_time, short_date
+from ..services.cards import is_due_soon, is_overdue
+from .clock import date_time, due_text, short_date
 from .htmx import is_htmx
 
 
@@ -55,7 +55,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["initials"] = initials
     app.jinja_env.filters["short_date"] = short_date
     app.jinja_env.filters["date_time"] = date_time
+    app.jinja_env.filters["due_text"] = due_text
     app.jinja_env.tests["overdue"] = is_overdue
+    app.jinja_env.tests["due_soon"] = is_due_soon
 
     from . import recovery  # pages reached from mailed links; the reset has its own limits
 

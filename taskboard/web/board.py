@@ -97,7 +97,7 @@ def _etag(project_id: uuid.UUID, filters: BoardFilters) -> str:
     clock = utcnow().strftime("%Y%m%d%H%M") if filters.due == "week" else ""
     key = f"{project_id}|{current_user.id}|{filters}|{clock}|{zone_name()}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return f"b{state.version}.o{state.overdue}.{digest}"
+    return f"b{state.version}.o{state.overdue}.s{state.due_soon}.{digest}"
 
 
 def _board_context(
@@ -261,6 +261,7 @@ def _task_form(task: Card, project: Project, formdata: Any = UNSET) -> TaskForm:
             status=task.status,
             assignees=[str(u.id) for u in task.assignees],
             due_date=local(task.due_date).date().isoformat() if task.due_date else "",
+            due_time=_time_field(task.due_date),
             version=str(task.version),
         )
     else:
@@ -317,19 +318,44 @@ def _comment_to_edit(raw: str | None) -> dict[str, Any] | None:
         return None
 
 
-def _parse_due(raw: str | None, task: Card) -> Any:
-    """A date from the form: the end of that day where the viewer is; an unchanged date
-    keeps the time it has (set through the API, say)."""
-    raw = (raw or "").strip()
+END_OF_DAY = time(23, 59)
+
+
+def _time_field(due: datetime | None) -> str:
+    """The form's "Due time": the time where the viewer is, empty for the end of a day."""
+    if due is None:
+        return ""
+    moment = local(due).time().replace(second=0, microsecond=0)
+    return "" if moment == END_OF_DAY else moment.strftime("%H:%M")
+
+
+def _parse_due(raw: str | None, raw_time: str | None, task: Card) -> Any:
+    """The moment from the form's date and optional time, where the viewer is: without a
+    time, the end of that day. A date and time as the card already shows them keep the
+    moment it has (set to the second through the API, say); so does an unchanged date
+    from a form without the time field (`raw_time` None)."""
+    if raw_time is None and task.due_date is not None:
+        raw_time = _time_field(task.due_date)
+    raw, raw_time = (raw or "").strip(), (raw_time or "").strip()
     if not raw:
+        if raw_time:
+            raise Invalid("Give a date for the time, or clear the time.", field="due_time")
         return None
     try:
         day = datetime.strptime(raw, "%Y-%m-%d").date()
     except ValueError as exc:
         raise Invalid("Enter the date as YYYY-MM-DD.", field="due_date") from exc
-    if task.due_date is not None and local(task.due_date).date() == day:
+    try:
+        at = datetime.strptime(raw_time, "%H:%M").time() if raw_time else END_OF_DAY
+    except ValueError as exc:
+        raise Invalid("Enter the time as HH:MM, e.g. 14:30.", field="due_time") from exc
+    if (
+        task.due_date is not None
+        and local(task.due_date).date() == day
+        and _time_field(task.due_date) == raw_time
+    ):
         return UNSET
-    return datetime.combine(day, time(23, 59), tzinfo=viewer_zone())
+    return datetime.combine(day, at, tzinfo=viewer_zone())
 
 
 def _parse_assignees(values: list[str]) -> list[uuid.UUID]:
@@ -360,7 +386,11 @@ def save(task_id: uuid.UUID) -> Response:
                 description=form.description.data or "",
                 status=form.status.data or task.status,
                 assignee_ids=_parse_assignees(request.form.getlist("assignees")),
-                due_date=_parse_due(form.due_date.data, task),
+                due_date=_parse_due(
+                    form.due_date.data,
+                    form.due_time.data if "due_time" in request.form else None,
+                    task,
+                ),
                 expected_version=_form_version(form.version.data),
             )
         except Invalid as error:

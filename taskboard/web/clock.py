@@ -59,3 +59,20 @@ def date_time(value: datetime | None) -> str:
         return ""
     value = local(value)
     return f"{value.day} {value:%b %Y, %H:%M} {value.tzname()}"
+
+
+def due_text(value: datetime | str | None) -> str:
+    """A due moment as the card shows it: '26 Nov', or '26 Nov, 14:30' when it is not the
+    end of the day. Takes the ISO text the history keeps, too."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    text = short_date(value)
+    at = local(value)
+    if (at.hour, at.minute) != (23, 59):
+        text += f", {at:%H:%M}"
+    return text

@@ -73,6 +73,7 @@ class TaskForm(FlaskForm):
     )
     assignees = MultiCheckboxField("Assignees", choices=[], validate_choice=False)
     due_date = StringField("Due date")
+    due_time = StringField("Due time")  # optional: without it, the end of that day
     # The card's version when the form was filled in: a save over someone else's change
     # meanwhile is refused, and the form says so and keeps what was typed.
     version = HiddenField()
