@@ -446,7 +446,7 @@ def test_comments_oldest_first_with_author(alice, bob, project):
     tid = task["id"]
     first = alice.post(f"{API}/tasks/{tid}/comments", json={"body": "  first  "})
     assert first.status_code == 201
-    assert set(first.json) == {"id", "task_id", "author", "body", "created_at"}
+    assert set(first.json) == {"id", "task_id", "author", "body", "created_at", "edited_at"}
     assert first.json["author"]["id"] == alice.id and first.json["task_id"] == tid
     bob.post(f"{API}/tasks/{tid}/comments", json={"body": "second"})
     resp = alice.get(f"{API}/tasks/{tid}/comments")

@@ -139,6 +139,7 @@ def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, An
         lo, hi = (1, 2) if status == "todo" else (0, 0)
         second_card_only |= {f"lo_{status}": lo, f"hi_{status}": hi}
     nobody = uuid.UUID("00000000-0000-4000-8000-000000000000")
+    now, day = datetime.now(UTC), timedelta(days=1)
     return {
         "tokens._ACCESS_QUERY": [
             {"token_hash": tokens.digest(alice.token)},
@@ -163,8 +164,8 @@ def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, An
         ],
         "task_reads._RANGE_QUERY": [whole_board, second_card_only],
         "task_reads._BOARD_STATE_QUERY": [
-            {"project_id": pid, "user_id": user, "now": datetime.now(UTC)},
-            {"project_id": pid, "user_id": nobody, "now": datetime.now(UTC)},
+            {"project_id": pid, "user_id": user, "now": now, "soon_until": now + day},
+            {"project_id": pid, "user_id": nobody, "now": now, "soon_until": now + day},
         ],
         "task_reads._COMMENT_COUNTS_QUERY": [{"project_id": pid}, {"project_id": nobody}],
         "task_reads._RANGE_ASSIGNEES_QUERY": [whole_board, second_card_only],
