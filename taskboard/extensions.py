@@ -14,6 +14,8 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 from werkzeug.exceptions import HTTPException
 
+from .api.spec import OperationsPlugin
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -44,10 +46,4 @@ class Api(SmorestApi):
         return http_error_response(error, super().handle_http_exception)
 
 
-def _spec_plugins() -> list[Any]:
-    from .api.base import OperationsPlugin
-
-    return [OperationsPlugin()]
-
-
-api = Api(spec_kwargs={"extra_plugins": _spec_plugins()})
+api = Api(spec_kwargs={"extra_plugins": [OperationsPlugin()]})

@@ -9,7 +9,6 @@ from functools import wraps
 from typing import Any
 
 import marshmallow as ma
-from apispec import BasePlugin
 from flask import g, request
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
@@ -23,6 +22,7 @@ from ..models import User
 from ..services import tokens
 from ..services.common import is_plain
 from ..services.tokens import Principal, TokenUser
+from .spec import RETRY_AFTER
 
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100
@@ -36,12 +36,6 @@ WWW_AUTHENTICATE = {
 }
 
 
-RETRY_AFTER = {
-    "Retry-After": {
-        "description": "Seconds to wait before trying again.",
-        "schema": {"type": "integer"},
-    }
-}
 IF_MATCH_DOC = (
     "Optional lost-update protection: send `If-Match` with the `ETag` of the version you "
     "read. When the resource changed since, the answer is 412 and nothing changes. "
@@ -84,28 +78,23 @@ PAGINATION_DOC = {
 }
 
 
-class OperationsPlugin(BasePlugin):
-    """An apispec plugin (given to flask-smorest's spec through `spec_kwargs`) that names
-    every operation for generated clients (`getProjects`, `patchTaskItem` …) and
-    documents the 429 every route may answer: the API is rate-limited per token."""
-
-    def operation_helper(
-        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
-    ) -> None:
-        rule = kwargs.get("rule")
-        view = rule.endpoint.rsplit(".", 1)[-1] if rule is not None else ""
-        for method, operation in (operations or {}).items():
-            if method == "parameters" or not isinstance(operation, dict):
-                continue
-            operation.setdefault("operationId", f"{method}{view}")
-            operation.setdefault("responses", {}).setdefault("429", _TOO_MANY)
 
 
-_TOO_MANY = {
-    "description": "Too Many Requests",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    "headers": RETRY_AFTER,
-}
+def pagination_metadata(page: int, page_size: int, item_count: int) -> dict[str, int]:
+    """The X-Pagination object, in flask-smorest's shape (its PaginationMetadataSchema
+    documents it; `tests/test_dumping.py` compares the two on many pages)."""
+    if item_count == 0:
+        return {"total": 0, "total_pages": 0}
+    last_page = (item_count - 1) // page_size + 1
+    meta = {"total": item_count, "total_pages": last_page, "first_page": 1}
+    meta["last_page"] = last_page
+    if page <= last_page:
+        meta["page"] = page
+        if page > 1:
+            meta["previous_page"] = page - 1
+        if page < last_page:
+            meta["next_page"] = page + 1
+    return meta
 
 
 class Blueprint(SmorestBlueprint):
@@ -123,9 +112,7 @@ class Blueprint(SmorestBlueprint):
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 params = kwargs["pagination_parameters"]
                 items = func(*args, **kwargs)
-                meta = self._make_pagination_metadata(
-                    params.page, params.page_size, params.item_count or 0
-                )
+                meta = pagination_metadata(params.page, params.page_size, params.item_count or 0)
                 return items, 200, {PAGINATION_HEADER: json.dumps(meta)}
 
             parsed = self.arguments(
@@ -136,23 +123,6 @@ class Blueprint(SmorestBlueprint):
             )
 
         return decorator
-
-    @staticmethod
-    def _make_pagination_metadata(page: int, page_size: int, item_count: int) -> dict[str, int]:
-        """flask-smorest's X-Pagination object (PaginationMetadataSchema, which documents it),
-        made directly: flask-smorest builds a new schema instance for it on every request."""
-        if item_count == 0:
-            return {"total": 0, "total_pages": 0}
-        last_page = (item_count - 1) // page_size + 1
-        meta = {"total": item_count, "total_pages": last_page, "first_page": 1}
-        meta["last_page"] = last_page
-        if page <= last_page:
-            meta["page"] = page
-            if page > 1:
-                meta["previous_page"] = page - 1
-            if page < last_page:
-                meta["next_page"] = page + 1
-        return meta
 
     def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable:
         """flask-smorest's `arguments`; a JSON body is required, and may also get 400

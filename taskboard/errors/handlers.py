@@ -19,11 +19,11 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
+from ..database import SAFE_METHODS
 from . import DomainError
 
 log = logging.getLogger("taskboard.errors")
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_MESSAGE = (
     "This page is out of date or the form did not come from Taskboard. "
     "Reload the page and try again."

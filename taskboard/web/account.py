@@ -37,7 +37,7 @@ def account_page(status: int = 200, **forms: Any) -> Response:
     forms.setdefault("new_token", None)
     response = make_response(render_template("account/account.html", **forms), status)
     if forms["new_token"] is not None:
-        response.headers["Cache-Control"] = "no-store"
+        no_store()
     return response
 
 
@@ -123,7 +123,7 @@ def _tokens_answer(status: int = 200, **context: Any) -> Response:
     context.setdefault("personal_tokens", tokens.list_personal(current_user))
     context.setdefault("new_token", None)
     response = make_response(render_template("account/_tokens.html", **context), status)
-    response.headers["Cache-Control"] = "no-store"
+    no_store()
     return vary(response)
 
 

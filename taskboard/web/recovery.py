@@ -9,6 +9,7 @@ from flask import Blueprint, Response, flash, make_response, render_template, re
 from flask_login import current_user
 
 from ..errors import Conflict, DomainError, Invalid
+from ..http import no_store
 from ..limits import auth_limits
 from ..services import account_links
 from .forms import ForgotPasswordForm, ResetPasswordForm, show_error
@@ -19,7 +20,7 @@ bp = Blueprint("web_recovery", __name__)
 
 def _private(response: Response) -> Response:
     """A page whose URL holds a secret: kept out of caches and of Referer headers."""
-    response.headers["Cache-Control"] = "no-store"
+    no_store()
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
