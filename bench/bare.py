@@ -28,8 +28,9 @@ STATUSES = ("todo", "in_progress", "done")
 USER_COLUMNS = "u.id, u.email, u.name"
 TASK_COLUMNS = (
     "t.id, t.project_id, t.title, t.description, t.status, t.position, t.due_date, "
-    "t.created_at, t.updated_at"
+    "t.created_at, t.updated_at, t.column_id, t.checklist_done, t.checklist_total"
 )
+CREATOR = slice(12, 15)  # the creator's columns after the task's
 LIST_PATH = re.compile(r"^/api/v1/projects/([0-9a-fA-F-]{32,36})/tasks$")
 ITEM_PATH = re.compile(r"^/api/v1/tasks/([0-9a-fA-F-]{32,36})$")
 
@@ -110,9 +111,10 @@ def authenticate(db: Database, environ: dict[str, Any]) -> Any:
 
 
 def serialize(db: Database, rows: list[tuple]) -> list[dict[str, Any]]:
-    """Tasks with creator (joined in `rows`) and assignees (one more query for all of them)."""
+    """Tasks with creator (joined in `rows`), assignees and labels (a query each for all)."""
     ids = [row[0] for row in rows]
     assignees: dict[Any, list[dict[str, Any]]] = {task_id: [] for task_id in ids}
+    labels: dict[Any, list[dict[str, Any]]] = {task_id: [] for task_id in ids}
     if ids:
         marks = ", ".join("?" for _ in ids)
         for row in db.rows(
@@ -121,17 +123,27 @@ def serialize(db: Database, rows: list[tuple]) -> list[dict[str, Any]]:
             ids,
         ):
             assignees[row[0]].append(_user(db, row[1:]))
+        for row in db.rows(
+            "SELECT tl.task_id, l.id, l.name, l.color FROM task_labels tl "
+            f"JOIN labels l ON l.id = tl.label_id WHERE tl.task_id IN ({marks}) "
+            "ORDER BY l.name_key, l.id",
+            ids,
+        ):
+            labels[row[0]].append({"id": db.to_uuid(row[1]), "name": row[2], "color": row[3]})
     return [
         {
             "id": db.to_uuid(row[0]),
             "project_id": db.to_uuid(row[1]),
+            "column_id": db.to_uuid(row[9]),
             "title": row[2],
             "description": row[3],
             "status": STATUSES[row[4]],
             "position": row[5],
             "assignees": assignees[row[0]],
+            "labels": labels[row[0]],
+            "checklist": {"done": row[10], "total": row[11]},
             "due_date": db.to_time(row[6]),
-            "created_by": _user(db, row[9:12]),
+            "created_by": _user(db, row[CREATOR]),
             "created_at": db.to_time(row[7]),
             "updated_at": db.to_time(row[8]),
         }
@@ -146,38 +158,37 @@ def list_tasks(db: Database, user_id: Any, project_id: uuid.UUID, query: dict[st
     if page < 1 or not 1 <= per_page <= 100:
         return 422, {"code": 422, "status": "Unprocessable Entity"}, {}
     pid = db.uid(project_id)
-    last = (
-        "(SELECT position FROM tasks WHERE project_id = ? AND status = {} "
-        "ORDER BY position DESC LIMIT 1)"
+    columns = db.rows(
+        "SELECT c.id, (SELECT position FROM tasks WHERE column_id = c.id "
+        "ORDER BY position DESC LIMIT 1) FROM board_columns c "
+        "JOIN memberships m ON m.project_id = c.project_id AND m.user_id = ? "
+        "WHERE c.project_id = ? ORDER BY c.position",
+        [user_id, pid],
     )
-    head = db.rows(
-        "SELECT (SELECT 1 FROM memberships WHERE project_id = ? AND user_id = ?), "
-        + ", ".join(last.format(s) for s in range(3)),
-        [pid, user_id, pid, pid, pid],
-    )[0]
-    if head[0] is None:
+    if not columns:
         return 404, {"code": 404, "status": "Not Found", "message": "No such project."}, {}
-    sizes = [(m + 1) if m is not None else 0 for m in head[1:]]
+    sizes = [(m + 1) if m is not None else 0 for _, m in columns]
     total = sum(sizes)
     start = (page - 1) * per_page
     end = min(start + per_page, total)
     # One position range per column, as Taskboard does: index seeks whatever the planner knows.
     ranges, params, before = [], [], 0
-    for status, size in enumerate(sizes):
+    order = []
+    for index, ((column_id, _), size) in enumerate(zip(columns, sizes, strict=True)):
         lo, hi = max(start - before, 0), min(end - before, size)
         if lo < hi:
-            ranges.append(
-                "(t.project_id = ? AND t.status = ? AND t.position >= ? AND t.position < ?)"
-            )
-            params += [pid, status, lo, hi]
+            ranges.append("(t.column_id = ? AND t.position >= ? AND t.position < ?)")
+            params += [column_id, lo, hi]
+            order.append(f"WHEN ? THEN {index}")
         before += size
     rows = []
     if ranges:
         rows = db.rows(
             f"SELECT {TASK_COLUMNS}, {USER_COLUMNS} FROM tasks t "
             "JOIN users u ON u.id = t.created_by_id "
-            f"WHERE {' OR '.join(ranges)} ORDER BY t.status, t.position, t.id",
-            params,
+            f"WHERE {' OR '.join(ranges)} "
+            f"ORDER BY CASE t.column_id {' '.join(order)} END, t.position, t.id",
+            params + params[0::3],  # each range's column id again, for the order
         )
     return 200, serialize(db, rows), {"X-Pagination": json.dumps(pagination(total, page, per_page))}
 

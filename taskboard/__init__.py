@@ -68,7 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_api(app: Flask) -> None:
-    from .api import docs, projects, tasks, users
+    from .api import boards, docs, projects, tasks, users
 
     rest_api.init_app(app)
     rest_api.spec.components.security_scheme(
@@ -79,7 +79,7 @@ def _register_api(app: Flask) -> None:
             "description": "An access token from POST /api/v1/auth/tokens, or a personal token.",
         },
     )
-    for module in (users, projects, tasks):
+    for module in (users, projects, tasks, boards):
         rest_api.register_blueprint(module.blp)
         csrf.exempt(module.blp)
         limits.limit_per_caller(module.blp)

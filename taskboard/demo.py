@@ -17,8 +17,18 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from .extensions import db
-from .models import STATUSES, Activity, Membership, Project, Task, TaskAssignee, User, utcnow
-from .services import accounts, projects, tasks
+from .models import (
+    STATUSES,
+    Activity,
+    BoardColumn,
+    Membership,
+    Project,
+    Task,
+    TaskAssignee,
+    User,
+    utcnow,
+)
+from .services import accounts, checklists, columns, labels, projects, tasks
 from .services.common import lock_project
 
 DEMO_EMAIL = "demo@example.com"
@@ -44,6 +54,9 @@ class CardSpec:
     due: timedelta | None = None  # relative to the time of seeding
     description: str = ""
     comments: tuple[tuple[str, str], ...] = ()
+    column: str | None = None  # a column's name; none: the first of the status
+    labels: tuple[str, ...] = ()
+    checklist: tuple[tuple[str, bool], ...] = ()  # (text, done)
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,9 @@ class ProjectSpec:
     description: str
     members: tuple[str, ...]
     cards: tuple[CardSpec, ...]
+    # The board's columns as (name, category, WIP limit); none: the three default ones.
+    columns: tuple[tuple[str, str, int | None], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()  # (name, color)
 
 
 PROJECTS: tuple[ProjectSpec, ...] = (
@@ -68,9 +84,11 @@ PROJECTS: tuple[ProjectSpec, ...] = (
                 20 * H,
                 "Three plans, a comparison table and the FAQ from support.",
                 (("sam", "Can we show the yearly prices first?"),),
+                labels=("Copy",),
+                checklist=(("Plan names", True), ("Comparison table", False), ("FAQ", False)),
             ),
             CardSpec("Collect feedback on the homepage draft", "todo", "maya", ("demo",), 3 * D),
-            CardSpec("Compress the hero images", "todo", "sam"),
+            CardSpec("Compress the hero images", "todo", "sam", labels=("Design",)),
             CardSpec(
                 "Pick a font pairing",
                 "in_progress",
@@ -82,8 +100,18 @@ PROJECTS: tuple[ProjectSpec, ...] = (
                     ("maya", "Shortlist: Inter + Source Serif, or IBM Plex throughout."),
                     ("demo", "Plex reads better on small screens. Let's go with it."),
                 ),
+                column="Review",
+                labels=("Design",),
             ),
-            CardSpec("Set up analytics", "in_progress", "sam", ("sam",), 6 * H),
+            CardSpec(
+                "Set up analytics",
+                "in_progress",
+                "sam",
+                ("sam",),
+                6 * H,
+                labels=("Tech",),
+                checklist=(("Choose a privacy-friendly tool", True), ("Add the script", False)),
+            ),
             CardSpec("Register the domain", "done", "demo", ("demo",), -5 * D),
             CardSpec(
                 "Draft the sitemap",
@@ -94,6 +122,13 @@ PROJECTS: tuple[ProjectSpec, ...] = (
                 comments=(("demo", "Approved, thanks!"),),
             ),
         ),
+        columns=(
+            ("Backlog", "todo", None),
+            ("Doing", "in_progress", 2),
+            ("Review", "in_progress", None),
+            ("Done", "done", None),
+        ),
+        labels=(("Copy", "blue"), ("Design", "purple"), ("Tech", "teal"), ("Urgent", "red")),
     ),
     ProjectSpec(
         "Mobile app 2.0",
@@ -199,6 +234,11 @@ def _ensure_project(
     project = projects.create(owner, spec.title, spec.description)
     for key in spec.members:
         _ensure_member(owner, project.id, people[key])
+    named = _shape_board(owner, project.id, spec)
+    label_ids = {
+        name: labels.create(owner, project.id, name=name, color=color).id
+        for name, color in spec.labels
+    }
     comments = 0
     for card in spec.cards:
         task = tasks.create(
@@ -206,17 +246,42 @@ def _ensure_project(
             project.id,
             title=card.title,
             description=card.description,
-            status=card.status,
+            status=None if card.column else card.status,
+            column_id=named[card.column] if card.column else None,
             assignee_ids=[people[key].id for key in card.assignees],
+            label_ids=[label_ids[name] for name in card.labels],
             due_date=now + card.due if card.due is not None else None,
         )
         for key, body in card.comments:
             tasks.add_comment(people[key], task.id, body)
             comments += 1
+        for text, done in card.checklist:
+            item = checklists.add_item(people[card.by], task.id, text=text)
+            if done:
+                checklists.update_item(people[card.by], item.id, done=True)
     log.append(
         f'Created project "{spec.title}" with {_plural(len(spec.cards), "task")} '
         f"and {_plural(comments, 'comment')}."
     )
+
+
+def _shape_board(owner: User, project_id: uuid.UUID, spec: ProjectSpec) -> dict[str, uuid.UUID]:
+    """The spec's columns in place of the default ones (renaming those first of their
+    category, adding the rest); the column ids by name."""
+    board = columns.list_for_project(owner, project_id)
+    unused = {column.category: column for column in board}
+    for position, (name, category, wip) in enumerate(spec.columns):
+        existing = unused.pop(category, None)
+        if existing is not None:
+            columns.update(
+                owner, existing.id, name=name, wip_limit=wip, position=position
+            )
+        else:
+            columns.create(
+                owner, project_id, name=name, category=category, wip_limit=wip,
+                position=position,
+            )
+    return {column.name: column.id for column in columns.list_for_project(owner, project_id)}
 
 
 def _plural(count: int, noun: str) -> str:
@@ -307,14 +372,26 @@ def _insert_batch(plan: BenchmarkPlan) -> int:
     # Like every writer of a board: its lock (writers go in turn) and a new board version,
     # so open boards and their ETags see the new cards.
     lock_project(plan.project_id)
-    sizes = dict.fromkeys(STATUSES, 0)
-    for status, count in db.session.execute(
-        select(Task.status, func.count())
-        .where(Task.project_id == plan.project_id)
-        .group_by(Task.status)
+    # The cards of each status go to the first column of its category.
+    column_of: dict[str, uuid.UUID] = {}
+    for column_id, category in db.session.execute(
+        select(BoardColumn.id, BoardColumn.category)
+        .where(BoardColumn.project_id == plan.project_id)
+        .order_by(BoardColumn.position)
     ):
-        sizes[status] = count
-    total = sum(sizes.values())
+        column_of.setdefault(category, column_id)
+    sizes = dict.fromkeys(STATUSES, 0)
+    for column_id, count in db.session.execute(
+        select(Task.column_id, func.count())
+        .where(Task.project_id == plan.project_id)
+        .group_by(Task.column_id)
+    ):
+        for status, first in column_of.items():
+            if first == column_id:
+                sizes[status] = count
+    total = db.session.scalar(
+        select(func.count()).select_from(Task).where(Task.project_id == plan.project_id)
+    ) or 0
     size = min(BATCH_SIZE, plan.target - total)
     if size <= 0:
         db.session.rollback()
@@ -325,6 +402,7 @@ def _insert_batch(plan: BenchmarkPlan) -> int:
     activity_rows: list[dict[str, Any]] = []
     for number in range(total + 1, total + size + 1):
         task = _benchmark_task(plan, number, now)
+        task["column_id"] = column_of[task["status"]]
         task["position"] = sizes[task["status"]]
         sizes[task["status"]] += 1
         task_rows.append(task)

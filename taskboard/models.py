@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,6 +30,10 @@ from .extensions import db
 STATUSES: tuple[str, ...] = ("todo", "in_progress", "done")
 STATUS_LABELS: dict[str, str] = {"todo": "To Do", "in_progress": "In Progress", "done": "Done"}
 SCOPES: tuple[str, ...] = ("read", "write")
+# The palette labels are drawn from; each is rendered with AA contrast (static/css/app.css).
+LABEL_COLORS: tuple[str, ...] = (
+    "gray", "red", "orange", "yellow", "green", "teal", "blue", "indigo", "purple", "pink",
+)
 
 
 def utcnow() -> datetime:
@@ -168,6 +173,66 @@ class Project(db.Model):
         return f"<Project {self.title!r}>"
 
 
+class BoardColumn(db.Model):
+    """A named column of a project's board; its category is the `status` of its cards."""
+
+    __tablename__ = "board_columns"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name_key", name="uq_board_columns_name"),
+        Index("ix_board_columns_project_position", "project_id", "position"),
+        CheckConstraint("category BETWEEN 0 AND 2", name="category_known"),
+        CheckConstraint("wip_limit IS NULL OR wip_limit BETWEEN 1 AND 999", name="wip_in_range"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    # The name as compared for uniqueness: case-folded, so "Doing" and "doing" clash.
+    name_key: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(default=0)
+    category: Mapped[str] = mapped_column(StatusType, default="todo")
+    wip_limit: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<BoardColumn {self.name!r} {self.category}:{self.position}>"
+
+
+class Label(db.Model):
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("project_id", "name_key", name="uq_labels_name"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    name_key: Mapped[str] = mapped_column(String(40))
+    color: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TaskLabel(db.Model):
+    __tablename__ = "task_labels"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    label_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ChecklistItem(db.Model):
+    __tablename__ = "checklist_items"
+    __table_args__ = (Index("ix_checklist_items_task_position", "task_id", "position"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(String(500))
+    done: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class TaskAssignee(db.Model):
     __tablename__ = "task_assignees"
 
@@ -183,6 +248,7 @@ class Task(db.Model):
     __tablename__ = "tasks"
     __table_args__ = (
         Index("ix_tasks_board", "project_id", "status", "position"),
+        Index("ix_tasks_column_position", "column_id", "position"),
         Index("ix_tasks_due_date", "due_date"),
         CheckConstraint("status BETWEEN 0 AND 2", name="status_known"),
         CheckConstraint("position >= 0", name="position_not_negative"),
@@ -192,8 +258,15 @@ class Task(db.Model):
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
+    # The column the card is in; `status` is that column's category, kept with the card
+    # (changed with it) so filters, "overdue" and notifications read it from the card.
+    column_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("board_columns.id"))
     status: Mapped[str] = mapped_column(StatusType, default="todo")
     position: Mapped[int] = mapped_column(default=0)
+    # The checklist's counts, kept with the card by every checklist change: the card
+    # front shows them, and reading them costs no query.
+    checklist_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    checklist_done: Mapped[int] = mapped_column(default=0, server_default="0")
     due_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -40,11 +40,11 @@ def queries(count_queries: Any, user: Any, url: str) -> tuple[int, list[str]]:
         "/tasks?assignee=me&per_page=100",
     ],
 )
-def test_task_lists_cost_at_most_four_queries_whatever_their_size(alice, team, count_queries, path):
+def test_task_lists_cost_at_most_five_queries_whatever_their_size(alice, team, count_queries, path):
     url = API + path.format(pid=team["pid"])
     fill(alice, team, 2)
     small, statements = queries(count_queries, alice, url)
-    assert small <= 4, statements
+    assert small <= 5, statements  # token, sizes or count, cards, assignees, labels
     fill(alice, team, 28)
     large, statements = queries(count_queries, alice, url)
     assert large == small, statements

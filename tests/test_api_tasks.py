@@ -56,17 +56,21 @@ def test_create_task_full_shape(alice, bob, project):
     assert set(task) == {
         "id",
         "project_id",
+        "column_id",
         "title",
         "description",
         "status",
         "position",
         "assignees",
+        "labels",
+        "checklist",
         "due_date",
         "created_by",
         "created_at",
         "updated_at",
     }
     assert task["title"] == "Ship it"
+    assert task["labels"] == [] and task["checklist"] == {"done": 0, "total": 0}
     assert task["project_id"] == project["id"]
     assert task["status"] == "in_progress" and task["position"] == 0
     assert {a["id"] for a in task["assignees"]} == {alice.id, bob.id}

@@ -90,8 +90,19 @@ def world(app: Any, alice: Any, bob: Any) -> dict[str, Any]:
     assert token.status_code == 201
     comment = alice.post(f"{API}/tasks/{task['id']}/comments", json={"body": "a comment"})
     assert comment.status_code == 201
+    column = alice.post(
+        f"{API}/projects/{project['id']}/columns", json={"name": "Review", "category": "done"}
+    )
+    label = alice.post(
+        f"{API}/projects/{project['id']}/labels", json={"name": "Bug", "color": "red"}
+    )
+    item = alice.post(f"{API}/tasks/{task['id']}/checklist", json={"text": "Check"})
+    assert column.status_code == label.status_code == item.status_code == 201
     return {
         "comment_id": comment.json["id"],
+        "column_id": column.json["id"],
+        "label_id": label.json["id"],
+        "item_id": item.json["id"],
         "project_id": project["id"],
         "task_id": task["id"],
         "user_id": bob.id,

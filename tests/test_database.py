@@ -24,7 +24,7 @@ import taskboard.services
 from taskboard import database
 from taskboard.database import Prepared, Rows, read
 from taskboard.extensions import db
-from taskboard.models import STATUSES, LoginSession, PersonalToken, Task
+from taskboard.models import LoginSession, PersonalToken, Task
 from taskboard.queue import job_context
 from taskboard.services import cards, tokens
 
@@ -113,6 +113,12 @@ def board(alice: Any, bob: Any) -> dict[str, Any]:
         ),
         alice.create_task(project["id"], "late", due_date="2020-01-01T09:30:00Z"),
     ]
+    label = alice.post(
+        f"{API}/projects/{project['id']}/labels", json={"name": "Bug", "color": "red"}
+    )
+    assert label.status_code == 201, label.json
+    tagged = alice.patch(f"{API}/tasks/{made[1]['id']}", json={"label_ids": [label.json["id"]]})
+    assert tagged.status_code == 200, tagged.json
     for body in ("first", "second"):
         comment = alice.post(f"{API}/tasks/{made[1]['id']}/comments", json={"body": body})
         assert comment.status_code == 201, comment.json
@@ -131,13 +137,12 @@ def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, An
     """For each prepared statement, parameters that find rows and ones that find none."""
     pid, user = uuid.UUID(board["pid"]), uuid.UUID(alice.id)
     ids = [uuid.UUID(i) for i in board["tasks"]]
-    whole_board = {"project_id": pid, "limit": 100}
-    for status in STATUSES:
-        whole_board |= {f"lo_{status}": 0, f"hi_{status}": 10}
-    second_card_only = {"project_id": pid, "limit": 1}
-    for status in STATUSES:
-        lo, hi = (1, 2) if status == "todo" else (0, 0)
-        second_card_only |= {f"lo_{status}": lo, f"hi_{status}": hi}
+    whole_board = {
+        "project_id": pid, "first": 0, "final": 2, "lo": 0, "hi": 10, "end": 11, "limit": 100
+    }
+    second_card_only = {
+        "project_id": pid, "first": 0, "final": 0, "lo": 1, "hi": 2, "end": 11, "limit": 1
+    }
     nobody = uuid.UUID("00000000-0000-4000-8000-000000000000")
     now, day = datetime.now(UTC), timedelta(days=1)
     return {
@@ -154,6 +159,16 @@ def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, An
             {"task_ids": ids[1:2]},
             {"task_ids": [nobody]},
         ],
+        "cards._LABELS_QUERY": [
+            {"task_ids": ids},
+            {"task_ids": ids[1:2]},
+            {"task_ids": [nobody]},
+        ],
+        "cards._CARD_LABELS_QUERY": [{"task_id": ids[1]}, {"task_id": ids[0]}],
+        "columns._COLUMNS_QUERY": [
+            {"project_id": pid, "user_id": user},
+            {"project_id": pid, "user_id": nobody},
+        ],
         "task_reads._CARD_QUERY": [
             *({"task_id": task_id, "user_id": user} for task_id in ids),
             {"task_id": ids[0], "user_id": nobody},
@@ -169,6 +184,7 @@ def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, An
         ],
         "task_reads._COMMENT_COUNTS_QUERY": [{"project_id": pid}, {"project_id": nobody}],
         "task_reads._RANGE_ASSIGNEES_QUERY": [whole_board, second_card_only],
+        "task_reads._RANGE_LABELS_QUERY": [whole_board, second_card_only],
     }
 
 
@@ -222,7 +238,7 @@ def test_listeners_and_echo_see_prepared_statements(
 ):
     with count_queries() as counter:
         assert alice.get(f"{API}/tasks/{board['tasks'][1]}").status_code == 200
-    assert counter.count == 2  # the token, the task with its assignees
+    assert counter.count == 3  # the token, the task with its assignees, its labels
     with app.app_context():
         engine = db.engine
         engine.echo = True

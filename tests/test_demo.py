@@ -14,6 +14,7 @@ from taskboard.extensions import db
 from taskboard.models import (
     STATUSES,
     Activity,
+    BoardColumn,
     Comment,
     Membership,
     Notification,
@@ -57,18 +58,24 @@ def demo_projects(app: Any) -> dict[str, dict[str, Any]]:
 
 
 def assert_columns_contiguous(app: Any, title: str) -> dict[str, int]:
-    """Every column of the project is numbered 0..n-1; the size of each column."""
+    """Every column of the project is numbered 0..n-1, its cards' status its category;
+    the number of cards of each status."""
     with app.app_context():
         project_id = db.session.scalar(sa.select(Project.id).where(Project.title == title))
-        sizes = {}
-        for status in STATUSES:
-            positions = db.session.scalars(
-                sa.select(Task.position)
-                .where(Task.project_id == project_id, Task.status == status)
+        sizes = dict.fromkeys(STATUSES, 0)
+        board = db.session.scalars(
+            sa.select(BoardColumn).where(BoardColumn.project_id == project_id)
+        ).all()
+        for column in board:
+            rows = db.session.execute(
+                sa.select(Task.position, Task.status)
+                .where(Task.column_id == column.id)
                 .order_by(Task.position)
             ).all()
-            assert positions == list(range(len(positions))), (status, positions[:10])
-            sizes[status] = len(positions)
+            positions = [position for position, _ in rows]
+            assert positions == list(range(len(positions))), (column.name, positions[:10])
+            assert all(status == column.category for _, status in rows), column.name
+            sizes[column.category] += len(positions)
         return sizes
 
 

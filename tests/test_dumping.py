@@ -14,7 +14,7 @@ from marshmallow import fields
 
 from taskboard.api import schemas as s
 from taskboard.api.base import pagination_metadata
-from taskboard.services.cards import Card, Person
+from taskboard.services.cards import Card, Checklist, Person, Tag
 
 API = "/api/v1"
 
@@ -97,6 +97,23 @@ def test_every_response_of_an_api_walk_matches_marshmallow(app, compared, alice,
     url = f"{API}/tasks/{task['id']}"
     assert alice.patch(url, json={"status": "in_progress", "due_date": None}).status_code == 200
     assert alice.post(f"{url}/comments", json={"body": "Looks *good*"}).status_code == 201
+    pid = project["id"]
+    column = alice.post(f"{API}/projects/{pid}/columns", json={"name": "Review", "category": "done"})
+    assert column.status_code == 201
+    label = alice.post(f"{API}/projects/{pid}/labels", json={"name": "Bug", "color": "red"})
+    assert label.status_code == 201
+    assert alice.patch(url, json={"label_ids": [label.json["id"]]}).status_code == 200
+    item = alice.post(f"{url}/checklist", json={"text": "Write it"})
+    assert item.status_code == 201
+    assert alice.patch(f"{API}/checklist/{item.json['id']}", json={"done": True}).status_code == 200
+    for path in (
+        f"{API}/projects/{pid}/columns",
+        f"{API}/columns/{column.json['id']}",
+        f"{API}/projects/{pid}/labels",
+        f"{API}/labels/{label.json['id']}",
+        f"{url}/checklist",
+    ):
+        assert alice.get(path).status_code == 200, path
     for path in (
         url,
         f"{url}/comments",
@@ -123,6 +140,7 @@ def _card(**changes: Any) -> Card:
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
         "project_id": uuid.uuid4(),
+        "column_id": uuid.uuid4(),
         "title": "T",
         "description": "",
         "status": "todo",
@@ -132,7 +150,9 @@ def _card(**changes: Any) -> Card:
         "updated_at": now,
         "version": 1,
         "created_by": person,
+        "checklist": Checklist(1, 3),
         "assignees": [person, Person(uuid.uuid4(), "b@example.com", "Ünal")],
+        "labels": [Tag(uuid.uuid4(), "Bug", "red")],
     }
     values.update(changes)
     return Card(**values)

@@ -71,6 +71,35 @@ BAD_FIELDS: dict[str, list[dict[str, str]]] = {
     "/comments/<uuid:comment_id>": [{"body": ""}, {"body": "  "}, {"body": "c" * 10_001}],
     "/comments/<uuid:comment_id>/delete": [],
     "/projects/<uuid:project_id>/delete": [],
+    "/projects/<uuid:project_id>/columns": [
+        {"name": "", "category": "todo"},
+        {"name": LONG, "category": "todo"},
+        {"name": NUL, "category": "todo"},
+        {"name": "to do", "category": "todo"},
+        {"name": "Later", "category": "archived"},
+        {"name": "Later", "category": "todo", "wip_limit": "0"},
+        {"name": "Later", "category": "todo", "wip_limit": "1000"},
+        {"name": "Later", "category": "todo", "wip_limit": "many"},
+    ],
+    "/columns/<uuid:column_id>": [
+        {"name": "", "category": "in_progress"},
+        {"name": "DONE", "category": "in_progress"},
+        {"name": "Review", "category": "archived"},
+        {"name": "Review", "category": "in_progress", "wip_limit": "-3"},
+    ],
+    "/columns/<uuid:column_id>/move": [{"position": "first"}, {"direction": "up"}],
+    "/columns/<uuid:column_id>/delete": [],
+    "/projects/<uuid:project_id>/labels": [
+        {"name": "", "color": "red"},
+        {"name": "x" * 41, "color": "red"},
+        {"name": "bug", "color": "red"},
+        {"name": "Later", "color": "black"},
+    ],
+    "/labels/<uuid:label_id>": [{"name": "", "color": "red"}, {"name": "Bug", "color": "black"}],
+    "/labels/<uuid:label_id>/delete": [],
+    "/tasks/<uuid:task_id>/checklist": [{"text": ""}, {"text": "x" * 501}, {"text": NUL}],
+    "/checklist/<uuid:item_id>": [],
+    "/checklist/<uuid:item_id>/delete": [],
     "/logout": [],
     "/forgot-password": [{"email": ""}, {"email": "not-an-email"}, {"email": NUL}],
     "/reset-password/<reset_token>": [
@@ -115,6 +144,14 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
     task = alice.create_task(project["id"], "One", assignee_ids=[bob.id])
     made = alice.post("/api/v1/users/me/tokens", json={"name": "script", "scope": "read"})
     comment = alice.post(f"/api/v1/tasks/{task['id']}/comments", json={"body": "A comment"})
+    column = alice.post(
+        f"/api/v1/projects/{project['id']}/columns", json={"name": "Review", "category": "done"}
+    )
+    label = alice.post(
+        f"/api/v1/projects/{project['id']}/labels", json={"name": "Bug", "color": "red"}
+    )
+    item = alice.post(f"/api/v1/tasks/{task['id']}/checklist", json={"text": "Check"})
+    assert column.status_code == label.status_code == item.status_code == 201
     token = web_login(client, alice.email)
     with client.application.app_context():
         user = db.session.get(User, uuid.UUID(alice.id))
@@ -129,6 +166,9 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
             "user_id": alice.id,
             "token_id": made.json["id"],
             "comment_id": comment.json["id"],
+            "column_id": column.json["id"],
+            "label_id": label.json["id"],
+            "item_id": item.json["id"],
             "reset_token": reset,
             "email_token": confirm,
         },

@@ -49,7 +49,7 @@
       source: form,
       target: "#board",
       swap: "innerMorph",
-      values: { status: list.dataset.status, before: next ? next.dataset.id : "" }
+      values: { column: list.dataset.column, before: next ? next.dataset.id : "" }
     });
   }
 

@@ -13,7 +13,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..models import SCOPES, STATUSES
+from ..models import LABEL_COLORS, SCOPES, STATUSES
 from ..services import common as c
 from ..services.common import YEAR_PATTERN, is_plain
 from .dumping import plan_of
@@ -211,14 +211,112 @@ class DueDate(fields.AwareDateTime):
         super().__init__(metadata=metadata, **kwargs)
 
 
+# Columns, labels, checklists --------------------------------------------------------
+
+STATUS_DOC = "`todo`, `in_progress` or `done`: the category of the card's column."
+
+
+def position_field(description: str) -> fields.Integer:
+    return fields.Integer(
+        strict=True, validate=validate.Range(min=0), metadata={"description": description}
+    )
+
+
+def wip_limit_field() -> fields.Integer:
+    return fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=c.WIP_MIN, max=c.WIP_MAX),
+        metadata={"description": "Cards the column should hold at most; null: no limit."},
+    )
+
+
+class ColumnSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    project_id = fields.UUID(dump_only=True)
+    name = fields.String(dump_only=True)
+    category = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
+    position = fields.Integer(dump_only=True)
+    wip_limit = fields.Integer(dump_only=True, allow_none=True)
+    task_count = fields.Integer(dump_only=True)
+
+
+class ColumnCreateSchema(Schema):
+    name = text(c.COLUMN_NAME_MAX, min_len=1, required=True)
+    category = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    wip_limit = wip_limit_field()
+    position = position_field("0-based place on the board; none or past the end: the end.")
+
+
+class ColumnPatchSchema(Schema):
+    name = text(c.COLUMN_NAME_MAX, min_len=1)
+    category = fields.String(
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "Its cards' status follows."},
+    )
+    wip_limit = wip_limit_field()
+    position = position_field("0-based place on the board; the other columns close up.")
+
+
+class ColumnDeleteQuerySchema(Schema):
+    move_to = fields.UUID(
+        metadata={"description": "The column that takes the cards; required when there are any."}
+    )
+
+
+class LabelSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    name = fields.String(dump_only=True)
+    color = fields.String(dump_only=True, metadata={"enum": list(LABEL_COLORS)})
+
+
+class LabelCreateSchema(Schema):
+    name = text(c.LABEL_NAME_MAX, min_len=1, required=True)
+    color = fields.String(required=True, validate=validate.OneOf(LABEL_COLORS))
+
+
+class LabelPatchSchema(Schema):
+    name = text(c.LABEL_NAME_MAX, min_len=1)
+    color = fields.String(validate=validate.OneOf(LABEL_COLORS))
+
+
+class ChecklistCountSchema(Schema):
+    done = fields.Integer(dump_only=True, required=True)
+    total = fields.Integer(dump_only=True, required=True)
+
+
+class ChecklistItemSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    task_id = fields.UUID(dump_only=True)
+    text = fields.String(dump_only=True)
+    done = fields.Boolean(dump_only=True)
+    position = fields.Integer(dump_only=True)
+
+
+class ChecklistItemCreateSchema(Schema):
+    text = text(c.CHECKLIST_TEXT_MAX, min_len=1, required=True)
+    position = position_field("0-based; none or past the end: the end.")
+
+
+class ChecklistItemPatchSchema(Schema):
+    text = text(c.CHECKLIST_TEXT_MAX, min_len=1)
+    done = StrictBoolean()
+    position = position_field("0-based; the other items close up.")
+
+
 class TaskSchema(Schema):
     id = fields.UUID(dump_only=True)
     project_id = fields.UUID(dump_only=True)
+    column_id = fields.UUID(dump_only=True)
     title = fields.String(dump_only=True)
     description = fields.String(dump_only=True)
-    status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
-    position = fields.Integer(dump_only=True)
+    status = fields.String(
+        dump_only=True, metadata={"enum": list(STATUSES), "description": STATUS_DOC}
+    )
+    position = fields.Integer(dump_only=True, metadata={"description": "0-based, in its column."})
     assignees = fields.List(fields.Nested(UserSchema), dump_only=True)
+    labels = fields.List(fields.Nested(LabelSchema), dump_only=True)
+    checklist = fields.Nested(ChecklistCountSchema, dump_only=True)
     due_date = fields.DateTime(dump_only=True, allow_none=True)
     created_by = fields.Nested(UserSchema, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -228,21 +326,31 @@ class TaskSchema(Schema):
 class TaskCreateSchema(Schema):
     title = text(c.TITLE_MAX, min_len=1, required=True)
     description = text(c.DESCRIPTION_MAX, allow_none=True)
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.String(
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "Without `column_id`: the first column of this category."},
+    )
+    column_id = fields.UUID(metadata={"description": "A column of the project."})
     assignee_ids = fields.List(fields.UUID())
+    label_ids = fields.List(fields.UUID(), metadata={"description": "Labels of the project."})
     due_date = DueDate(allow_none=True, metadata={"description": "ISO 8601 with an offset."})
 
 
 class TaskPatchSchema(Schema):
     title = text(c.TITLE_MAX, min_len=1)
     description = text(c.DESCRIPTION_MAX, allow_none=True)
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.String(
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "Alone: to the end of the first column of this category."},
+    )
+    column_id = fields.UUID(metadata={"description": "A column of the project."})
     position = fields.Integer(
         strict=True,
         validate=validate.Range(min=0),
         metadata={"description": "0-based; past the end of the column means the end."},
     )
     assignee_ids = fields.List(fields.UUID())
+    label_ids = fields.List(fields.UUID(), metadata={"description": "Labels of the project."})
     due_date = DueDate(
         allow_none=True, metadata={"description": "ISO 8601 with an offset; null clears it."}
     )
@@ -278,6 +386,8 @@ class TaskQuerySchema(Schema):
     overdue = fields.Boolean(
         metadata={"description": "true: due in the past and not done; false: everything else."}
     )
+    column = fields.UUID(metadata={"description": "Cards of this column."})
+    label = fields.UUID(metadata={"description": "Cards with this label."})
 
 
 # Comments and history --------------------------------------------------------------
@@ -316,6 +426,14 @@ class ActivitySchema(Schema):
                 "commented",
                 "comment_edited",
                 "comment_deleted",
+                "column_changed",
+                "label_added",
+                "label_removed",
+                "checklist_item_added",
+                "checklist_item_edited",
+                "checklist_item_checked",
+                "checklist_item_unchecked",
+                "checklist_item_removed",
             ]
         },
     )

@@ -5,7 +5,8 @@ scripts page through boards). Building ORM entities for them — identity map, i
 attributes, loader strategies — cost more than running their queries, so reads select
 columns and build `Card`s; writes still load and change ORM `Task`s. A page of cards is
 two statements whatever its size (the cards with their creators, then all their
-assignees at once); a single card is one (its assignees outer-joined).
+assignees at once, then their labels); a single card is two (its assignees outer-joined,
+then its labels).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, and_, bindparam, select, type_coerce
 
 from ..database import Prepared, read
-from ..models import STATUS_LABELS, Task, TaskAssignee, User
+from ..models import STATUS_LABELS, Label, Task, TaskAssignee, TaskLabel, User
 
 TASKS = Task.__table__
 USERS = User.__table__
 ASSIGNEES = TaskAssignee.__table__
+LABELS = Label.__table__
+TASK_LABELS = TaskLabel.__table__
 
 
 @dataclass(slots=True, frozen=True)
@@ -36,12 +39,30 @@ class Person:
     name: str
 
 
+@dataclass(slots=True, frozen=True)
+class Tag:
+    """A label as a card shows it."""
+
+    id: uuid.UUID
+    name: str
+    color: str
+
+
+@dataclass(slots=True, frozen=True)
+class Checklist:
+    """A card's checklist in numbers: `done` of `total` items ticked."""
+
+    done: int
+    total: int
+
+
 @dataclass(slots=True)
 class Card:
     """A task as read: the same attributes as `Task`, with its creator and assignees."""
 
     id: uuid.UUID
     project_id: uuid.UUID
+    column_id: uuid.UUID
     title: str
     description: str
     status: str
@@ -51,7 +72,9 @@ class Card:
     updated_at: datetime
     version: int
     created_by: Person
+    checklist: Checklist
     assignees: list[Person] = field(default_factory=list)
+    labels: list[Tag] = field(default_factory=list)
 
     @property
     def status_label(self) -> str:
@@ -107,6 +130,7 @@ def _uuid(value: Any) -> uuid.UUID:
 _CARD_COLUMNS = (
     _raw(TASKS.c.id, "task_id"),
     _raw(TASKS.c.project_id, "project_id"),
+    _raw(TASKS.c.column_id, "column_id"),
     TASKS.c.title,
     TASKS.c.description,
     TASKS.c.status,
@@ -115,6 +139,8 @@ _CARD_COLUMNS = (
     TASKS.c.created_at,
     TASKS.c.updated_at,
     TASKS.c.version,
+    TASKS.c.checklist_done,
+    TASKS.c.checklist_total,
     _raw(USERS.c.id, "creator_id"),
     USERS.c.email.label("creator_email"),
     USERS.c.name.label("creator_name"),
@@ -136,10 +162,29 @@ def select_assignees() -> Select:
     )
 
 
+def select_labels() -> Select:
+    """SELECT of (task id, label id, name, color) of task labels, by name; narrowed by the
+    caller to a page's tasks."""
+    return (
+        select(
+            _raw(TASK_LABELS.c.task_id, "task_id"),
+            _raw(LABELS.c.id, "label_id"),
+            LABELS.c.name,
+            LABELS.c.color,
+        )
+        .join_from(TASK_LABELS, LABELS, LABELS.c.id == TASK_LABELS.c.label_id)
+        .order_by(LABELS.c.name_key, LABELS.c.id)
+    )
+
+
 # Built once: building a statement and its cache key costs about as much as running it.
 _ASSIGNEES_QUERY = Prepared(
     select_assignees().where(ASSIGNEES.c.task_id.in_(bindparam("task_ids", expanding=True)))
 )
+_LABELS_QUERY = Prepared(
+    select_labels().where(TASK_LABELS.c.task_id.in_(bindparam("task_ids", expanding=True)))
+)
+_CARD_LABELS_QUERY = Prepared(select_labels().where(TASK_LABELS.c.task_id == bindparam("task_id")))
 
 
 def select_cards(*extra: Any) -> Select:
@@ -150,27 +195,46 @@ def select_cards(*extra: Any) -> Select:
 
 
 def build(
-    rows: Sequence[Sequence[Any]], assignee_rows: Iterable[Sequence[Any]] | None = None
+    rows: Sequence[Sequence[Any]],
+    assignee_rows: Iterable[Sequence[Any]] | None = None,
+    label_rows: Iterable[Sequence[Any]] | None = None,
 ) -> list[Card]:
-    """Cards from rows of `select_cards()` (extra columns ignored), with their assignees:
-    `assignee_rows` from a `select_assignees()` query covering the same tasks, or, when
-    not given, read by the tasks' ids."""
+    """Cards from rows of `select_cards()` (extra columns ignored), with their assignees
+    and labels: `assignee_rows` from a `select_assignees()` query and `label_rows` from a
+    `select_labels()` query covering the same tasks, or, when not given, read by the
+    tasks' ids."""
     if not rows:
         return []
-    if assignee_rows is None:
+    if assignee_rows is None or label_rows is None:
         ids = [_uuid(row.task_id) for row in rows]
-        assignee_rows = read(_ASSIGNEES_QUERY, {"task_ids": ids})
+        if assignee_rows is None:
+            assignee_rows = read(_ASSIGNEES_QUERY, {"task_ids": ids})
+        if label_rows is None:
+            label_rows = read(_LABELS_QUERY, {"task_ids": ids})
     assignees: dict[uuid.UUID, list[Person]] = {}
     for task_id, user_id, email, name in assignee_rows:
         assignees.setdefault(_uuid(task_id), []).append(Person(_uuid(user_id), email, name))
-    return [_card(row, assignees.get(_uuid(row.task_id), [])) for row in rows]
+    tags = _tags(label_rows)
+    return [
+        _card(row, assignees.get(key, []), tags.get(key, []))
+        for row in rows
+        for key in (_uuid(row.task_id),)
+    ]
 
 
-def _card(row: Any, assignees: list[Person]) -> Card:
+def _tags(label_rows: Iterable[Sequence[Any]]) -> dict[uuid.UUID, list[Tag]]:
+    tags: dict[uuid.UUID, list[Tag]] = {}
+    for task_id, label_id, name, color in label_rows:
+        tags.setdefault(_uuid(task_id), []).append(Tag(_uuid(label_id), name, color))
+    return tags
+
+
+def _card(row: Any, assignees: list[Person], tags: list[Tag]) -> Card:
     """A card from a `select_cards()` row."""
     return Card(
         id=_uuid(row.task_id),
         project_id=_uuid(row.project_id),
+        column_id=_uuid(row.column_id),
         title=row.title,
         description=row.description,
         status=row.status,
@@ -180,7 +244,9 @@ def _card(row: Any, assignees: list[Person]) -> Card:
         updated_at=row.updated_at,
         version=row.version,
         created_by=Person(_uuid(row.creator_id), row.creator_email, row.creator_name),
+        checklist=Checklist(row.checklist_done, row.checklist_total),
         assignees=assignees,
+        labels=tags,
     )
 
 
@@ -212,7 +278,9 @@ def fetch_one(query: Prepared, params: dict[str, Any]) -> Card | None:
         for row in rows
         if row.assignee_id is not None
     ]
-    return _card(rows[0], assignees)
+    task_id = _uuid(rows[0].task_id)
+    tags = _tags(read(_CARD_LABELS_QUERY, {"task_id": task_id})).get(task_id, [])
+    return _card(rows[0], assignees, tags)
 
 
 def fetch(
@@ -220,13 +288,14 @@ def fetch(
     params: dict[str, Any] | None = None,
     *,
     assignees: Prepared | None = None,
+    labels: Prepared | None = None,
 ) -> list[Card]:
-    """Run a `select_cards()` query; the cards in its order. `assignees`, a
-    `select_assignees()` query taking the same parameters and covering the same tasks,
-    reads the assignees instead of a list of the page's ids (which costs binding one
-    parameter per card)."""
+    """Run a `select_cards()` query; the cards in its order. `assignees` and `labels`,
+    `select_assignees()` and `select_labels()` queries taking the same parameters and
+    covering the same tasks, read those instead of by a list of the page's ids (which
+    costs binding one parameter per card)."""
     params = params or {}
     rows = read(query, params).all()
-    if not rows or assignees is None:
+    if not rows or assignees is None or labels is None:
         return build(rows)
-    return build(rows, read(assignees, params))
+    return build(rows, read(assignees, params), read(labels, params))

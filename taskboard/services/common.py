@@ -108,6 +108,10 @@ PASSWORD_MAX = 128
 TOKEN_NAME_MAX = 100
 COMMENT_MAX = 10_000
 SEARCH_MAX = 255  # the text filter of task lists
+COLUMN_NAME_MAX = 60
+WIP_MIN, WIP_MAX = 1, 999
+LABEL_NAME_MAX = 40
+CHECKLIST_TEXT_MAX = 500
 
 
 def check_title(title: str | None) -> str:

@@ -11,7 +11,20 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
-from ..models import Activity, Comment, Membership, Project, Task, TaskAssignee, User, utcnow
+from ..models import (
+    Activity,
+    BoardColumn,
+    ChecklistItem,
+    Comment,
+    Label,
+    Membership,
+    Project,
+    Task,
+    TaskAssignee,
+    TaskLabel,
+    User,
+    utcnow,
+)
 from . import accounts
 from .common import Actor, Page, check_description, check_title, check_version, lock_project
 from .notifications import Outbox
@@ -80,6 +93,9 @@ def create(actor: Actor, title: str, description: str | None = None) -> Project:
     db.session.add(project)
     db.session.flush()
     db.session.add(Membership(project_id=project.id, user_id=actor.id, created_at=now))
+    from . import columns  # columns reads projects for its membership checks
+
+    columns.add_defaults(project.id, now)
     db.session.commit()
     return get_for_member(actor, project.id)
 
@@ -126,10 +142,11 @@ def delete_project(
     project = _locked(get_for_owner(actor, project_id), expected_version)
     task_ids = select(Task.id).where(Task.project_id == project.id)
     # Explicit deletes so SQLite without foreign-key cascades behaves like PostgreSQL.
-    db.session.execute(delete(TaskAssignee).where(TaskAssignee.task_id.in_(task_ids)))
-    db.session.execute(delete(Activity).where(Activity.task_id.in_(task_ids)))
-    db.session.execute(delete(Comment).where(Comment.task_id.in_(task_ids)))
+    for model in (TaskAssignee, TaskLabel, ChecklistItem, Activity, Comment):
+        db.session.execute(delete(model).where(model.task_id.in_(task_ids)))
     db.session.execute(delete(Task).where(Task.project_id == project.id))
+    db.session.execute(delete(Label).where(Label.project_id == project.id))
+    db.session.execute(delete(BoardColumn).where(BoardColumn.project_id == project.id))
     db.session.execute(delete(Membership).where(Membership.project_id == project.id))
     db.session.delete(project)
     db.session.commit()

@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, and_, bindparam, func, not_, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, case, func, not_, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..database import Prepared, read
 from ..errors import NotFound
 from ..extensions import db
-from ..models import STATUSES, Activity, Comment, Membership, Project, Task, utcnow
+from ..models import Activity, BoardColumn, Comment, Membership, Project, Task, utcnow
 from . import projects
 from .cards import (
     ASSIGNEES,
     DUE_SOON,
+    TASK_LABELS,
     TASKS,
     Card,
     build,
@@ -34,12 +35,14 @@ from .cards import (
     select_assignees,
     select_card_with_assignees,
     select_cards,
+    select_labels,
 )
 from .common import Actor, Page, check_moment, like_pattern
 
 MEMBERSHIPS = Membership.__table__
 PROJECTS = Project.__table__
 COMMENTS = Comment.__table__
+COLUMNS = BoardColumn.__table__
 T = TypeVar("T")
 TASK_NOT_FOUND = "No such task."
 
@@ -52,6 +55,8 @@ class TaskFilter:
     due_before: datetime | None = None
     due_after: datetime | None = None
     overdue: bool | None = None
+    column: uuid.UUID | None = None
+    label: uuid.UUID | None = None
 
     def __post_init__(self) -> None:
         if self.due_before is not None:
@@ -63,6 +68,14 @@ class TaskFilter:
         """The filters as conditions on a query of the tasks table."""
         if self.status is not None:
             query = query.where(TASKS.c.status == self.status)
+        if self.column is not None:
+            query = query.where(TASKS.c.column_id == self.column)
+        if self.label is not None:
+            query = query.where(
+                TASKS.c.id.in_(
+                    select(TASK_LABELS.c.task_id).where(TASK_LABELS.c.label_id == self.label)
+                )
+            )
         if self.assignee is not None:
             query = query.where(
                 TASKS.c.id.in_(
@@ -86,21 +99,6 @@ class TaskFilter:
         elif self.overdue is False:
             query = query.where(or_(TASKS.c.due_date.is_(None), not_(overdue_clause(now))))
         return query
-
-
-def _last_position(project_id: Any, status: str) -> Any:
-    """The column's last position as a scalar subquery: one index seek, as positions are 0..n-1.
-
-    Written as ORDER BY … LIMIT 1 rather than max(), so that the seek does not depend on
-    the planner knowing the table's statistics (PostgreSQL without ANALYZE would scan).
-    """
-    return (
-        select(TASKS.c.position)
-        .where(TASKS.c.project_id == project_id, TASKS.c.status == status)
-        .order_by(TASKS.c.position.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
 
 
 def _visible(actor: Actor) -> Select:
@@ -172,76 +170,107 @@ def _entities(rows: list[Row[Any]]) -> list[Any]:
     return [row[0] for row in rows]
 
 
+# The board's columns in order, each with its size (one index seek each: positions are
+# 0..n-1), read with the membership check.
 _SIZES_QUERY = Prepared(
     select(
-        MEMBERSHIPS.c.user_id,
-        *(_last_position(bindparam("project_id"), s).label(f"last_{s}") for s in STATUSES),
-    ).where(
-        MEMBERSHIPS.c.project_id == bindparam("project_id"),
+        COLUMNS.c.position,
+        select(TASKS.c.position)
+        .where(TASKS.c.column_id == COLUMNS.c.id)
+        .order_by(TASKS.c.position.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("last"),
+    )
+    .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == COLUMNS.c.project_id)
+    .where(
+        COLUMNS.c.project_id == bindparam("project_id"),
         MEMBERSHIPS.c.user_id == bindparam("user_id"),
     )
+    .order_by(COLUMNS.c.position)
 )
 
 
-# One position range per column, [lo, hi): plain equality and range conditions on the board
-# index, which every planner turns into index seeks (row-value comparisons are not as lucky).
-_RANGES = or_(
-    *(
-        # The project in every branch: SQLite seeks each branch only when it is.
-        and_(
-            TASKS.c.project_id == bindparam("project_id"),
-            TASKS.c.status == status,
-            TASKS.c.position >= bindparam(f"lo_{status}"),
-            TASKS.c.position < bindparam(f"hi_{status}"),
-        )
-        for status in STATUSES
-    )
+# A page of the board is a run of cards from (column `first`, position `lo`) to (column
+# `final`, position `hi`, exclusive): each column's position range is read as an index
+# range on (column_id, position), whatever the number of columns.
+_RANGE = and_(
+    COLUMNS.c.project_id == bindparam("project_id"),
+    COLUMNS.c.position >= bindparam("first"),
+    COLUMNS.c.position <= bindparam("final"),
+    TASKS.c.column_id == COLUMNS.c.id,
+    TASKS.c.position
+    >= case((COLUMNS.c.position == bindparam("first"), bindparam("lo")), else_=0),
+    TASKS.c.position
+    < case((COLUMNS.c.position == bindparam("final"), bindparam("hi")), else_=bindparam("end")),
 )
-
 
 _RANGE_QUERY = Prepared(
     select_cards()
-    .where(_RANGES)
-    .order_by(TASKS.c.status, TASKS.c.position, TASKS.c.id)
+    .join(COLUMNS, COLUMNS.c.id == TASKS.c.column_id)
+    .where(_RANGE)
+    .order_by(COLUMNS.c.position, TASKS.c.position, TASKS.c.id)
     .limit(bindparam("limit"))
 )
 
-
-# The same ranges are exactly the page's tasks: their assignees by the same seeks, instead
-# of one bound parameter per card.
+# The same range is exactly the page's tasks: their assignees and labels by the same
+# seeks, instead of one bound parameter per card.
 _RANGE_ASSIGNEES_QUERY = Prepared(
-    select_assignees().join(TASKS, TASKS.c.id == ASSIGNEES.c.task_id).where(_RANGES)
+    select_assignees()
+    .join(TASKS, TASKS.c.id == ASSIGNEES.c.task_id)
+    .join(COLUMNS, COLUMNS.c.id == TASKS.c.column_id)
+    .where(_RANGE)
+)
+_RANGE_LABELS_QUERY = Prepared(
+    select_labels()
+    .join(TASKS, TASKS.c.id == TASK_LABELS.c.task_id)
+    .join(COLUMNS, COLUMNS.c.id == TASKS.c.column_id)
+    .where(_RANGE)
 )
 
 
 def _board_sizes(actor: Actor, project_id: uuid.UUID) -> list[int]:
-    """The size of each column, read with the membership check; NotFound for a non-member."""
-    row = read(_SIZES_QUERY, {"project_id": project_id, "user_id": actor.id}).first()
-    if row is None:
+    """The size of each column in board order, read with the membership check; NotFound
+    for a non-member (a project always has columns)."""
+    rows = read(_SIZES_QUERY, {"project_id": project_id, "user_id": actor.id}).all()
+    if not rows:
         raise NotFound(projects.PROJECT_NOT_FOUND)
-    lasts = (getattr(row, f"last_{status}") for status in STATUSES)
-    return [0 if last is None else last + 1 for last in lasts]
+    return [0 if row.last is None else row.last + 1 for row in rows]
 
 
 def _board_page(actor: Actor, project_id: uuid.UUID, offset: int, limit: int | None) -> Page[Card]:
     """A page of the whole board, whatever its size, in a constant time.
 
     Positions are 0..n-1 in each column, so the column sizes give the total and turn the
-    page's bounds into a position range per column: no count over the project's tasks,
-    and no reading past `offset` rows to skip them.
+    page's bounds into a run of positions from one column to another: no count over the
+    project's tasks, and no reading past `offset` rows to skip them.
     """
     sizes = _board_sizes(actor, project_id)
     total = sum(sizes)
     end = total if limit is None else min(offset + limit, total)
     if offset >= end:
         return Page([], total)
-    params: dict[str, Any] = {"project_id": project_id, "limit": end - offset}
+    first = final = lo = hi = 0
     before = 0  # cards in the columns left of this one
-    for status, size in zip(STATUSES, sizes, strict=True):
-        lo, hi = max(offset - before, 0), min(end - before, size)
-        params[f"lo_{status}"], params[f"hi_{status}"] = (lo, hi) if lo < hi else (0, 0)
+    for index, size in enumerate(sizes):
+        if before <= offset < before + size:
+            first, lo = index, offset - before
+        if before < end <= before + size:
+            final, hi = index, end - before
         before += size
-    return Page(fetch(_RANGE_QUERY, params, assignees=_RANGE_ASSIGNEES_QUERY), total)
+    params: dict[str, Any] = {
+        "project_id": project_id,
+        "first": first,
+        "final": final,
+        "lo": lo,
+        "hi": hi,
+        "end": max(sizes) + 1,
+        "limit": end - offset,
+    }
+    cards = fetch(
+        _RANGE_QUERY, params, assignees=_RANGE_ASSIGNEES_QUERY, labels=_RANGE_LABELS_QUERY
+    )
+    return Page(cards, total)
 
 
 def list_for_project(
@@ -252,12 +281,18 @@ def list_for_project(
     offset: int = 0,
     limit: int | None = None,
 ) -> Page[Card]:
-    """The project's tasks in board order: by status, then position."""
+    """The project's tasks in board order: by column, then position."""
     if filters == TaskFilter():
         return _board_page(actor, project_id, offset, limit)
     projects.get_for_member(actor, project_id, load=False)
-    query = filters.apply(select_cards().where(TASKS.c.project_id == project_id), utcnow())
-    return _page(query.order_by(TASKS.c.status, TASKS.c.position, TASKS.c.id), offset, limit, build)
+    query = filters.apply(
+        select_cards()
+        .join(COLUMNS, COLUMNS.c.id == TASKS.c.column_id)
+        .where(TASKS.c.project_id == project_id),
+        utcnow(),
+    )
+    query = query.order_by(COLUMNS.c.position, TASKS.c.position, TASKS.c.id)
+    return _page(query, offset, limit, build)
 
 
 @dataclass(frozen=True)

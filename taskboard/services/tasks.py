@@ -2,8 +2,9 @@
 change. The reads are in `task_reads`; they are offered here too, so callers find every
 task use case under `tasks`.
 
-Positions are 0..n-1 inside each (project, status) column; every write that changes a
-column first locks the project row, so concurrent moves cannot interleave.
+Positions are 0..n-1 inside each column; a card's `status` is its column's category.
+Every write that changes a column first locks the project row, so concurrent moves cannot
+interleave.
 """
 
 from __future__ import annotations
@@ -20,8 +21,21 @@ from sqlalchemy.orm import selectinload
 
 from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
-from ..models import STATUSES, Activity, Comment, Membership, Task, TaskAssignee, User, utcnow
-from . import projects
+from ..models import (
+    STATUSES,
+    Activity,
+    BoardColumn,
+    ChecklistItem,
+    Comment,
+    Label,
+    Membership,
+    Task,
+    TaskAssignee,
+    TaskLabel,
+    User,
+    utcnow,
+)
+from . import columns, labels, projects
 from .cards import Card
 from .common import (
     COMMENT_MAX,
@@ -38,7 +52,6 @@ from .task_reads import (
     TASK_NOT_FOUND,
     BoardState,
     TaskFilter,
-    _last_position,
     _visible,
     board_state,
     comment_counts,
@@ -99,21 +112,14 @@ def _lock_board(project_id: uuid.UUID) -> None:
 def _reload(task: Task) -> None:
     """Re-read what other writers may have changed before the lock; NotFound if deleted."""
     try:
-        db.session.refresh(task, ["status", "position", "version"])
+        db.session.refresh(task, ["column_id", "status", "position", "version"])
     except InvalidRequestError as exc:  # the row is gone
         raise NotFound(TASK_NOT_FOUND) from exc
 
 
-def _column_size(project_id: uuid.UUID, status: str) -> int:
-    last = db.session.scalar(select(_last_position(project_id, status)))
-    return 0 if last is None else last + 1
-
-
-def _shift(project_id: uuid.UUID, status: str, lower: int, upper: int | None, by: int) -> None:
+def _shift(column_id: uuid.UUID, lower: int, upper: int | None, by: int) -> None:
     """Add `by` to the position of the cards at lower ≤ position (< upper) in one column."""
-    query = sql_update(Task).where(
-        Task.project_id == project_id, Task.status == status, Task.position >= lower
-    )
+    query = sql_update(Task).where(Task.column_id == column_id, Task.position >= lower)
     if upper is not None:
         query = query.where(Task.position < upper)
     db.session.execute(
@@ -161,25 +167,33 @@ def create(
     *,
     title: str,
     description: str | None = None,
-    status: str = "todo",
+    status: str | None = None,
+    column_id: uuid.UUID | None = None,
     assignee_ids: Iterable[uuid.UUID] = (),
+    label_ids: Iterable[uuid.UUID] = (),
     due_date: datetime | None = None,
 ) -> Card:
-    """Create a card at the end of its column."""
+    """Create a card at the end of its column: `column_id`, else the first column of
+    `status`'s category (To Do's without either)."""
     projects.get_for_member(actor, project_id, load=False)
     title = check_title(title)
     description = check_description(description)
-    status = check_status(status)
+    if status is not None:
+        status = check_status(status)
     due_date = check_due_date(due_date)
     assignees = _members(project_id, assignee_ids)
+    chosen_labels = labels.of_project(project_id, label_ids)
     _lock_board(project_id)
+    column = columns.for_task(project_id, column_id, status)
+    status = column.category
     now = utcnow()
     task = Task(
         project_id=project_id,
         title=title,
         description=description,
+        column_id=column.id,
         status=status,
-        position=_column_size(project_id, status),
+        position=columns.column_size(column.id),
         due_date=due_date,
         created_by_id=actor.id,
         created_at=now,
@@ -188,9 +202,12 @@ def create(
     task.assignees = assignees
     db.session.add(task)
     db.session.flush()
-    _record(task.id, actor, "created", now, title=title, status=status)
+    _record(task.id, actor, "created", now, title=title, status=status, column=column.name)
     for user in assignees:
         _record(task.id, actor, "assignee_added", now, user_id=str(user.id), name=user.name)
+    for label in chosen_labels:
+        db.session.add(TaskLabel(task_id=task.id, label_id=label.id))
+        _record(task.id, actor, "label_added", now, label_id=str(label.id), name=label.name)
     outbox = Outbox()
     outbox.assigned(task, assignees, actor)
     db.session.commit()
@@ -198,25 +215,76 @@ def create(
     return get_for_member(actor, task.id)
 
 
-def _move(task: Task, status: str, position: int | None) -> bool:
-    """Put the card at `position` (None: the end) of column `status`; close up the old column."""
-    old_status, old_position = task.status, task.position
-    if status == old_status:
-        size = _column_size(task.project_id, status)
+def _move(task: Task, column: BoardColumn, position: int | None) -> bool:
+    """Put the card at `position` (None: the end) of `column`; close up the old column."""
+    old_column, old_position = task.column_id, task.position
+    size = columns.column_size(column.id)
+    if column.id == old_column:
         target = size - 1 if position is None else min(position, size - 1)
         if target == old_position:
             return False
         if target > old_position:
-            _shift(task.project_id, status, old_position + 1, target + 1, -1)
+            _shift(column.id, old_position + 1, target + 1, -1)
         else:
-            _shift(task.project_id, status, target, old_position, +1)
+            _shift(column.id, target, old_position, +1)
     else:
-        size = _column_size(task.project_id, status)
         target = size if position is None else min(position, size)
-        _shift(task.project_id, old_status, old_position + 1, None, -1)
-        _shift(task.project_id, status, target, None, +1)
-    task.status, task.position = status, target
+        _shift(old_column, old_position + 1, None, -1)
+        _shift(column.id, target, None, +1)
+    task.column_id, task.status, task.position = column.id, column.category, target
     return True
+
+
+def move_column_cards(actor: Actor, column: BoardColumn, target: BoardColumn) -> Outbox:
+    """Every card of `column` to the end of `target`, in their order (a column being
+    deleted). Each card's history says where it went; cards reaching Done are notified."""
+    now = utcnow()
+    offset = columns.column_size(target.id)
+    moved = list(
+        db.session.scalars(
+            select(Task)
+            .where(Task.column_id == column.id)
+            .order_by(Task.position)
+            .options(selectinload(Task.assignees))
+        )
+    )
+    outbox = Outbox()
+    for task in moved:
+        _record_move(task, actor, now, column, target, outbox)
+    db.session.execute(
+        sql_update(Task)
+        .where(Task.column_id == column.id)
+        .values(
+            column_id=target.id,
+            status=target.category,
+            position=Task.position + offset,
+            version=Task.version + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    for task in moved:
+        db.session.expire(task)
+    return outbox
+
+
+def _record_move(
+    task: Task,
+    actor: Actor,
+    now: datetime,
+    source: BoardColumn,
+    target: BoardColumn,
+    outbox: Outbox,
+) -> None:
+    """The history entry of a card moved between columns, and the mail it causes."""
+    names = {"from_column": source.name, "to_column": target.name}
+    if source.category != target.category:
+        detail = {"from": source.category, "to": target.category, **names}
+        _record(task.id, actor, "status_changed", now, **detail)
+        if target.category == "done":
+            outbox.moved_to_done(task, actor)
+    else:
+        _record(task.id, actor, "column_changed", now, **{"from": source.name, "to": target.name})
 
 
 def update(
@@ -226,8 +294,10 @@ def update(
     title: str | None = UNSET,
     description: str | None = UNSET,
     status: str | None = UNSET,
+    column_id: uuid.UUID | None = UNSET,
     position: int | None = UNSET,
     assignee_ids: Iterable[uuid.UUID] | None = UNSET,
+    label_ids: Iterable[uuid.UUID] | None = UNSET,
     due_date: datetime | None = UNSET,
     expected_version: int | None = None,
 ) -> Card:
@@ -249,8 +319,10 @@ def update(
         change.due_date(due_date)
     if assignee_ids is not UNSET:
         change.assignees(assignee_ids or ())
-    if status is not UNSET or position is not UNSET:
-        change.place(status, position)
+    if label_ids is not UNSET:
+        change.labels(label_ids or ())
+    if status is not UNSET or position is not UNSET or column_id is not UNSET:
+        change.place(status, column_id, position)
     if change.changed:
         task.updated_at = change.now
         task.version += 1
@@ -297,23 +369,52 @@ class _Change:
             self.changed = True
             self.outbox.assigned(task, added, self.actor)
 
-    def place(self, status: str | None, position: int | None) -> None:
-        """Move within or across columns; a status alone goes to the end of its column."""
+    def labels(self, label_ids: Iterable[uuid.UUID]) -> None:
         task = self.task
-        new_status = check_status(status) if status not in (UNSET, None) else task.status
+        wanted = {label.id: label for label in labels.of_project(task.project_id, label_ids)}
+        current = {
+            label.id: label
+            for label in db.session.scalars(
+                select(Label).join(TaskLabel, TaskLabel.label_id == Label.id)
+                .where(TaskLabel.task_id == task.id)
+            )
+        }
+        for label_id, label in current.items():
+            if label_id not in wanted:
+                db.session.execute(
+                    delete(TaskLabel).where(
+                        TaskLabel.task_id == task.id, TaskLabel.label_id == label_id
+                    )
+                )
+                self._record("label_removed", label_id=str(label_id), name=label.name)
+        for label_id, label in wanted.items():
+            if label_id not in current:
+                db.session.add(TaskLabel(task_id=task.id, label_id=label_id))
+                self._record("label_added", label_id=str(label_id), name=label.name)
+
+    def place(self, status: str | None, column_id: uuid.UUID | None, position: int | None) -> None:
+        """Move within or across columns. A column, or a status other than the card's
+        (which goes to the first column of that category), ends at `position` or the end;
+        a position alone moves the card inside its column."""
+        task = self.task
+        status = check_status(status) if status not in (UNSET, None) else None
         if position is not UNSET and position is not None and position < 0:
             raise Invalid("Position must be 0 or more.", field="position")
         new_position = None if position is UNSET else position
-        if new_status == task.status and new_position is None:
+        source = db.session.get(BoardColumn, task.column_id)
+        if column_id not in (UNSET, None):
+            target = columns.for_task(task.project_id, column_id, status)
+        elif status is not None and status != task.status:
+            target = columns.for_task(task.project_id, None, status)
+        else:
+            target = source
+        if target.id == source.id and new_position is None:
             return
-        old_status = task.status
-        if not _move(task, new_status, new_position):
+        if not _move(task, target, new_position):
             return
         self.changed = True
-        if new_status != old_status:
-            self._record("status_changed", **{"from": old_status, "to": new_status})
-            if new_status == "done":
-                self.outbox.moved_to_done(task, self.actor)
+        if target.id != source.id:
+            _record_move(task, self.actor, self.now, source, target, self.outbox)
 
 
 def _reassign(task: Task, actor: Actor, assignees: list[User], now: datetime) -> list[User] | None:
@@ -341,10 +442,10 @@ def delete_task(actor: Actor, task_id: uuid.UUID, *, expected_version: int | Non
     _lock_board(task.project_id)
     _reload(task)
     check_version(task.version, expected_version)
-    for model in (TaskAssignee, Activity, Comment):
+    for model in (TaskAssignee, TaskLabel, ChecklistItem, Activity, Comment):
         db.session.execute(delete(model).where(model.task_id == task.id))
     db.session.execute(delete(Task).where(Task.id == task.id))
-    _shift(task.project_id, task.status, task.position + 1, None, -1)
+    _shift(task.column_id, task.position + 1, None, -1)
     db.session.commit()
 
 

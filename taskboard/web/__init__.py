@@ -44,9 +44,9 @@ def _vary_on_htmx(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from . import account, auth, board, projects
+    from . import account, auth, board, columns, projects
 
-    for module in (auth, projects, board, account):
+    for module in (auth, projects, board, columns, account):
         app.register_blueprint(module.bp)
         if module is not auth:  # sign-in pages have their own limits
             limit_per_caller(module.bp)

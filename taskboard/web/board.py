@@ -15,9 +15,10 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from ..errors import Forbidden, Invalid, NotFound, PreconditionFailed
-from ..models import STATUS_LABELS, STATUSES, Project, utcnow
-from ..services import projects, tasks
+from ..models import STATUS_LABELS, Project, utcnow
+from ..services import checklists, columns, labels, projects, tasks
 from ..services.cards import Card
+from ..services.columns import ColumnView
 from ..services.tasks import UNSET, TaskFilter
 from .clock import local, viewer_zone, zone_name
 from .forms import CommentForm, TaskAddForm, TaskForm, show_error
@@ -28,7 +29,7 @@ bp = Blueprint("web_board", __name__)
 DUE_CHOICES = {"": "Any time", "overdue": "Overdue", "week": "Due in the next 7 days"}
 # A position past the end of a column means its end (the service clamps it).
 COLUMN_END = 1_000_000
-TASK_FIELDS = {"assignee_ids": "assignees"}
+TASK_FIELDS = {"assignee_ids": "assignees", "label_ids": "labels", "column_id": "column"}
 BOARD_CHANGED = "board-changed"
 
 
@@ -39,12 +40,14 @@ class BoardFilters:
     q: str = ""
     assignee: str = ""
     due: str = ""
+    label: str = ""
 
     @classmethod
     def parse(cls, values: MultiDict) -> BoardFilters:
         q = (values.get("q") or "").strip()[:200]
         assignee = values.get("assignee") or ""
         due = values.get("due") or ""
+        label = values.get("label") or ""
         if assignee not in ("", "me"):
             try:
                 assignee = str(uuid.UUID(assignee))
@@ -52,11 +55,16 @@ class BoardFilters:
                 abort(400, "Unknown assignee filter.")
         if due not in DUE_CHOICES:
             abort(400, "Unknown due date filter.")
-        return cls(q, assignee, due)
+        if label:
+            try:
+                label = str(uuid.UUID(label))
+            except ValueError:
+                abort(400, "Unknown label filter.")
+        return cls(q, assignee, due, label)
 
     @property
     def active(self) -> bool:
-        return bool(self.q or self.assignee or self.due)
+        return bool(self.q or self.assignee or self.due or self.label)
 
     def task_filter(self, now: datetime) -> TaskFilter:
         assignee: uuid.UUID | None = None
@@ -69,24 +77,42 @@ class BoardFilters:
             due = {"overdue": True}
         elif self.due == "week":
             due = {"due_after": now, "due_before": now + timedelta(days=7)}
-        return TaskFilter(q=self.q or None, assignee=assignee, **due)
+        label = uuid.UUID(self.label) if self.label else None
+        return TaskFilter(q=self.q or None, assignee=assignee, label=label, **due)
 
     def query(self) -> str:
-        fields = (("q", self.q), ("assignee", self.assignee), ("due", self.due))
+        fields = (
+            ("q", self.q), ("assignee", self.assignee), ("due", self.due), ("label", self.label)
+        )
         pairs = [(k, v) for k, v in fields if v]
         return ("?" + urlencode(pairs)) if pairs else ""
 
 
 def _columns(project: Project, filters: BoardFilters) -> list[dict[str, Any]]:
+    board = columns.list_for_project(current_user, project.id)
     page = tasks.list_for_project(current_user, project.id, filters.task_filter(utcnow()))
+    cards: dict[uuid.UUID, list[Card]] = {column.id: [] for column in board}
+    for card in page.items:
+        cards.setdefault(card.column_id, []).append(card)
+    # New cards go to the first To Do column, whose section holds the "Add task" form.
+    adds_to = next(column.id for column in board if column.category == "todo")
+    # The first column of each category keeps the name its elements always had
+    # (`col-todo`, `list-done` …), so links and scripts made for three columns still work.
+    firsts: dict[str, uuid.UUID] = {}
+    for column in board:
+        firsts.setdefault(column.category, column.id)
     return [
         {
-            "status": status,
-            "label": STATUS_LABELS[status],
+            "id": column.id,
+            "key": column.category if firsts[column.category] == column.id else column.id,
+            "column": column,
+            "label": column.name,
             "index": index,
-            "cards": [t for t in page.items if t.status == status],
+            "last": index == len(board) - 1,
+            "adds_here": column.id == adds_to,
+            "cards": cards[column.id],
         }
-        for index, status in enumerate(STATUSES)
+        for index, column in enumerate(board)
     ]
 
 
@@ -108,6 +134,7 @@ def _board_context(
         "project": project,
         "filters": filters,
         "due_choices": DUE_CHOICES,
+        "labels": labels.list_for_project(current_user, project.id).items,
         "columns": _columns(project, filters),
         "comment_counts": tasks.comment_counts(current_user, project.id),
         "add_form": add_form or TaskAddForm(formdata=None),
@@ -171,7 +198,8 @@ def add_task(project_id: uuid.UUID) -> Response:
         else:
             if is_htmx():
                 response = _columns_response(project_id, filters)
-                return trigger(response, "announce", f"Added “{task.title}” to To Do.")
+                where = columns.get_for_member(current_user, task.column_id).name
+                return trigger(response, "announce", f"Added “{task.title}” to {where}.")
             return see_other(f"/projects/{project_id}{filters.query()}")
     if is_htmx():
         return _columns_response(project_id, filters, add_form=form, status=422)
@@ -192,55 +220,79 @@ def _anchor(raw: str, task: Card) -> Card | None:
     return other
 
 
-def _move_target(task: Card, form: MultiDict) -> tuple[str, int]:
-    """Where a move request puts the card: (status, position) for the service.
+def _column_named(raw: str | None, board: list[ColumnView]) -> ColumnView | None:
+    """The board's column with this id; None when none is named; 400 for another id."""
+    if not raw:
+        return None
+    for column in board:
+        if str(column.id) == raw:
+            return column
+    abort(400, "That column is not on this board (any more): reload the page.")
 
-    The page sends one of: `direction` (the move buttons: left/right, or up/down past the
-    neighbour shown), `status` + `before` (a drop: the card it now sits above, none for
-    the end), or `status` + `position`.
+
+def _move_target(task: Card, form: MultiDict) -> tuple[uuid.UUID, int]:
+    """Where a move request puts the card: (column id, position) for the service.
+
+    The page sends one of: `direction` (the move buttons: left/right to the next column,
+    up/down past the neighbour shown, top/bottom of the column), `column` + `before` (a
+    drop: the card it now sits above, none for the end), or `column` + `position`.
+    A `status` instead of a column means the first column of that category.
     """
+    board = columns.list_for_project(current_user, task.project_id)
+    here = next(index for index, c in enumerate(board) if c.id == task.column_id)
     direction = form.get("direction")
     if direction:
         kind, _, anchor_id = direction.partition(":")
-        index = STATUSES.index(task.status)
         if kind in ("left", "right"):
-            target = index + (1 if kind == "right" else -1)
-            if not 0 <= target < len(STATUSES):
+            target = here + (1 if kind == "right" else -1)
+            if not 0 <= target < len(board):
                 raise Invalid("The card is already in the last column that way.", field="status")
-            return STATUSES[target], COLUMN_END
+            return board[target].id, COLUMN_END
+        if kind == "top":
+            return task.column_id, 0
+        if kind == "bottom":
+            return task.column_id, COLUMN_END
         if kind in ("up", "down"):
             # The neighbour shown on the page, so a filtered board moves past hidden cards.
             other = _anchor(anchor_id, task) if anchor_id else None
-            if other is not None and other.status == task.status:
-                return task.status, other.position
+            if other is not None and other.column_id == task.column_id:
+                return task.column_id, other.position
             step = -1 if kind == "up" else 1
-            return task.status, max(task.position + step, 0)
+            return task.column_id, max(task.position + step, 0)
         abort(400, "Unknown move.")
-    status = form.get("status") or task.status
+    column = _column_named(form.get("column"), board)
+    if column is None and form.get("status"):
+        status = form["status"]
+        if status not in STATUS_LABELS:
+            raise Invalid(f"Status must be one of: {', '.join(STATUS_LABELS)}.", field="status")
+        same = board[here].category == status
+        column = board[here] if same else next(c for c in board if c.category == status)
+    column_id = column.id if column is not None else task.column_id
     if form.get("position"):
         # An explicit place in the whole column, as the API's PATCH takes it.
         try:
-            return status, int(form["position"])
+            return column_id, int(form["position"])
         except ValueError:
             abort(400, "The position must be a whole number.")
     before = form.get("before")
     other = _anchor(before, task) if before else None
-    if other is not None and other.status == status:
-        shift = 1 if status == task.status and task.position < other.position else 0
-        return status, other.position - shift
-    return status, COLUMN_END
+    if other is not None and other.column_id == column_id:
+        shift = 1 if column_id == task.column_id and task.position < other.position else 0
+        return column_id, other.position - shift
+    return column_id, COLUMN_END
 
 
 @bp.post("/tasks/<uuid:task_id>/move")
 @login_required
 def move(task_id: uuid.UUID) -> Response:
     task = tasks.get_for_member(current_user, task_id)
-    status, position = _move_target(task, request.form)
-    moved = tasks.update(current_user, task_id, status=status, position=position)
+    column_id, position = _move_target(task, request.form)
+    moved = tasks.update(current_user, task_id, column_id=column_id, position=position)
     filters = BoardFilters.parse(request.form)
     if is_htmx():
         response = _columns_response(moved.project_id, filters)
-        where = f"{moved.status_label}, position {moved.position + 1}"
+        name = columns.get_for_member(current_user, moved.column_id).name
+        where = f"{name}, position {moved.position + 1}"
         return trigger(response, "announce", f"Moved “{moved.title}” to {where}.")
     return see_other(f"/projects/{moved.project_id}{filters.query()}#card-{moved.id}")
 
@@ -259,15 +311,29 @@ def _task_form(task: Card, project: Project, formdata: Any = UNSET) -> TaskForm:
             title=task.title,
             description=task.description,
             status=task.status,
+            column=str(task.column_id),
             assignees=[str(u.id) for u in task.assignees],
+            labels=[str(tag.id) for tag in task.labels],
             due_date=local(task.due_date).date().isoformat() if task.due_date else "",
             due_time=_time_field(task.due_date),
             version=str(task.version),
         )
     else:
         form = TaskForm()
-    form.assignees.choices = member_choices(project)
+    _choices(form, project)
     return form
+
+
+def _choices(form: TaskForm, project: Project) -> None:
+    form.assignees.choices = member_choices(project)
+    form.labels.choices = [
+        SelectChoice(str(label.id), label.name)
+        for label in labels.list_for_project(current_user, project.id).items
+    ]
+    form.column.choices = [
+        SelectChoice(str(column.id), column.name)
+        for column in columns.list_for_project(current_user, project.id)
+    ]
 
 
 def _detail_context(
@@ -277,11 +343,12 @@ def _detail_context(
     comment_form: CommentForm | None = None,
     saved: bool = False,
     editing: dict[str, Any] | None = None,
+    item_error: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     task = tasks.get_for_member(current_user, task_id)
     project = projects.get_for_member(current_user, task.project_id)
     if form is not None:
-        form.assignees.choices = member_choices(project)
+        _choices(form, project)
     return {
         "task": task,
         "project": project,
@@ -289,6 +356,8 @@ def _detail_context(
         "comment_form": comment_form or CommentForm(formdata=None),
         "comments": tasks.list_comments(current_user, task.id).items,
         "activity": tasks.list_activity(current_user, task.id).items,
+        "checklist": checklists.list_items(current_user, task.id).items,
+        "item_error": item_error,
         "statuses": STATUS_LABELS,
         "saved": saved,
         # A comment being edited whose text was refused: its id, the text, the error.
@@ -365,6 +434,26 @@ def _parse_assignees(values: list[str]) -> list[uuid.UUID]:
         raise Invalid("Pick assignees from the list.", field="assignee_ids") from exc
 
 
+def _parse_labels(values: list[str]) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(v) for v in values]
+    except ValueError as exc:
+        raise Invalid("Pick labels from the list.", field="label_ids") from exc
+
+
+def _placement(form: TaskForm, task: Card) -> dict[str, Any]:
+    """The form's Column and Status: a changed column wins; a changed status alone goes
+    to the first column of that category; neither changed, no move."""
+    raw_column = form.column.data if "column" in request.form else ""
+    if raw_column and raw_column != str(task.column_id):
+        try:
+            return {"column_id": uuid.UUID(raw_column)}
+        except ValueError as exc:
+            raise Invalid("Pick a column from the list.", field="column_id") from exc
+    status = form.status.data or task.status
+    return {"status": status} if status != task.status else {}
+
+
 def _form_version(raw: str | None) -> int | None:
     """The version the edit form carries; none (an old page, a script) skips the check."""
     raw = (raw or "").strip()
@@ -379,13 +468,20 @@ def save(task_id: uuid.UUID) -> Response:
     form.assignees.choices = []
     if form.validate_on_submit():
         try:
+            # Forms from before labels existed send none: they leave the labels alone.
+            label_ids = (
+                _parse_labels(request.form.getlist("labels"))
+                if "labels-present" in request.form
+                else UNSET
+            )
             updated = tasks.update(
                 current_user,
                 task_id,
                 title=form.title.data or "",
                 description=form.description.data or "",
-                status=form.status.data or task.status,
+                **_placement(form, task),
                 assignee_ids=_parse_assignees(request.form.getlist("assignees")),
+                label_ids=label_ids,
                 due_date=_parse_due(
                     form.due_date.data,
                     form.due_time.data if "due_time" in request.form else None,
@@ -495,3 +591,47 @@ def delete(task_id: uuid.UUID) -> Response:
         return trigger(response, "task-deleted", f"Task “{title}” deleted.")
     flash(f"Task “{title}” deleted.", "success")
     return see_other(f"/projects/{project_id}")
+
+
+# The checklist ------------------------------------------------------------------------
+
+
+def _after_item_change(task_id: uuid.UUID, message: str, anchor: str) -> Response:
+    if is_htmx():
+        response = _detail_response(task_id)
+        trigger(response, BOARD_CHANGED)
+        return trigger(response, "announce", message)
+    return see_other(f"/tasks/{task_id}#{anchor}")
+
+
+@bp.post("/tasks/<uuid:task_id>/checklist")
+@login_required
+def add_item(task_id: uuid.UUID) -> Response:
+    text = request.form.get("text", "")
+    try:
+        item = checklists.add_item(current_user, task_id, text=text)
+    except Invalid as error:
+        return _detail_response(
+            task_id, status=422, item_error={"text": text, "message": error.message}
+        )
+    return _after_item_change(task_id, f"Added “{item.text}” to the checklist.", "checklist-new")
+
+
+@bp.post("/checklist/<uuid:item_id>")
+@login_required
+def update_item(item_id: uuid.UUID) -> Response:
+    """Tick or untick an item: the checkbox's form sends `done` when it is ticked."""
+    item = checklists.get_item(current_user, item_id)
+    done = request.form.get("done") in ("1", "on", "true")
+    item = checklists.update_item(current_user, item_id, done=done)
+    state = "done" if item.done else "not done"
+    return _after_item_change(item.task_id, f"“{item.text}” {state}.", f"item-{item.id}")
+
+
+@bp.post("/checklist/<uuid:item_id>/delete")
+@login_required
+def delete_item(item_id: uuid.UUID) -> Response:
+    item = checklists.get_item(current_user, item_id)
+    task_id, text = item.task_id, item.text
+    checklists.delete_item(current_user, item_id)
+    return _after_item_change(task_id, f"Removed “{text}” from the checklist.", "checklist")

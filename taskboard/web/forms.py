@@ -71,7 +71,9 @@ class TaskForm(FlaskForm):
         choices=[SelectChoice(value, label) for value, label in STATUS_LABELS.items()],
         validate_choice=False,
     )
+    column = SelectField("Column", choices=[], validate_choice=False)
     assignees = MultiCheckboxField("Assignees", choices=[], validate_choice=False)
+    labels = MultiCheckboxField("Labels", choices=[], validate_choice=False)
     due_date = StringField("Due date")
     due_time = StringField("Due time")  # optional: without it, the end of that day
     # The card's version when the form was filled in: a save over someone else's change
