@@ -98,7 +98,9 @@ def test_every_response_of_an_api_walk_matches_marshmallow(app, compared, alice,
     assert alice.patch(url, json={"status": "in_progress", "due_date": None}).status_code == 200
     assert alice.post(f"{url}/comments", json={"body": "Looks *good*"}).status_code == 201
     pid = project["id"]
-    column = alice.post(f"{API}/projects/{pid}/columns", json={"name": "Review", "category": "done"})
+    column = alice.post(
+        f"{API}/projects/{pid}/columns", json={"name": "Review", "category": "done"}
+    )
     assert column.status_code == 201
     label = alice.post(f"{API}/projects/{pid}/labels", json={"name": "Bug", "color": "red"})
     assert label.status_code == 201
