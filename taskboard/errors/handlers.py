@@ -53,9 +53,11 @@ def error_payload(code: int, message: str | None = None, errors: Any = None) -> 
 
 def domain_error_response(error: DomainError) -> tuple[dict[str, Any], int, dict[str, str]]:
     errors = None
-    if error.status == 422 and error.field:
-        # A GET has only its query string to be wrong in; every other method, its body.
-        location = "query" if request.method in SAFE_METHODS else "json"
+    if error.status in (409, 422) and error.field:
+        # A GET has only its query string to be wrong in; a DELETE its query string (the
+        # only input it takes); every other method, its body.
+        query = request.method in SAFE_METHODS or request.method == "DELETE"
+        location = "query" if query else "json"
         errors = {location: {error.field: [error.message]}}
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
     return error_payload(error.status, error.message, errors), error.status, headers
