@@ -157,3 +157,72 @@ def test_any_sequence_of_moves_matches_the_list_model(app, alice, moves):
         assert task["position"] == len(got[task["status"]])
         got[task["status"]].append(task["id"])
     assert got == model
+
+
+def positions_by_column(app: Any, project_id: str) -> dict[Any, list[int]]:
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Task.column_id, Task.position)
+            .where(Task.project_id == uuid.UUID(project_id))
+            .order_by(Task.column_id, Task.position)
+        ).all()
+    columns: dict[Any, list[int]] = {}
+    for column_id, position in rows:
+        columns.setdefault(column_id, []).append(position)
+    return columns
+
+
+def test_eight_writers_moving_cards_across_named_columns_keep_them_contiguous(app, alice):
+    """Moves by column id and position, by status alone, and a column moved and deleted
+    meanwhile: every column stays 0…n-1 and no card is lost."""
+    pid = alice.create_project()["id"]
+    for name, category in (("Review", "in_progress"), ("Later", "todo")):
+        made = alice.post(
+            f"{API}/projects/{pid}/columns", json={"name": name, "category": category}
+        )
+        assert made.status_code == 201
+    board = alice.get(f"{API}/projects/{pid}/columns").json
+    column_ids = [c["id"] for c in board]
+    ids = [alice.create_task(pid, f"card {i}")["id"] for i in range(12)]
+    codes: list[int] = []
+    for i in range(8):
+        alice.add_member(pid, register(app.test_client(), f"mover{i}@example.com"))
+
+    def as_member(i: int) -> None:
+        client = app.test_client()
+        resp = client.post(
+            f"{API}/auth/tokens", json={"email": f"mover{i}@example.com", "password": PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {resp.json['access_token']}"}
+        rng = random.Random(100 + i)
+        for step in range(12):
+            if i == 0 and step == 6:  # one member reorders a column mid-way
+                resp = client.patch(
+                    f"{API}/columns/{column_ids[3]}", json={"position": 0}, headers=headers
+                )
+                codes.append(resp.status_code)
+                continue
+            body: dict[str, Any] = {"position": rng.randrange(0, 14)}
+            if rng.random() < 0.7:
+                body["column_id"] = rng.choice(column_ids)
+            else:
+                body["status"] = rng.choice(STATUSES)
+            resp = client.patch(f"{API}/tasks/{rng.choice(ids)}", json=body, headers=headers)
+            codes.append(resp.status_code)
+
+    errors = run_threads(8, as_member)
+    assert not errors, errors
+    assert codes and set(codes) == {200}, sorted(set(codes))
+    columns = positions_by_column(app, pid)
+    assert all(col == list(range(len(col))) for col in columns.values()), columns
+    assert sum(len(col) for col in columns.values()) == 12
+    # Deleting a column moves its cards to the end of another, still contiguous.
+    later = next(c for c in board if c["name"] == "Later")
+    target = next(c for c in board if c["name"] == "Review")
+    assert alice.delete(f"{API}/columns/{later['id']}?move_to={target['id']}").status_code == 204
+    columns = positions_by_column(app, pid)
+    assert all(col == list(range(len(col))) for col in columns.values()), columns
+    listed = alice.get(f"{API}/projects/{pid}/tasks?per_page=100").json
+    assert sorted(t["id"] for t in listed) == sorted(ids)
+    category = {c["id"]: c["category"] for c in alice.get(f"{API}/projects/{pid}/columns").json}
+    assert all(t["status"] == category[t["column_id"]] for t in listed)
