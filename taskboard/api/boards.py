@@ -58,7 +58,7 @@ class ColumnItem(MethodView):
     @blp.auth()
     @blp.arguments(s.ColumnDeleteQuerySchema, location="query")
     @blp.response(204)
-    @blp.errors(404, 409)
+    @blp.errors(404, 409, 422)
     def delete(self, query: dict[str, Any], column_id: uuid.UUID) -> None:
         """Delete a column; its cards go to the end of `move_to` (409 without it when it
         holds any, and for the last column of a category)"""
