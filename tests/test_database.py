@@ -173,10 +173,6 @@ def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, An
             *({"task_id": task_id, "user_id": user} for task_id in ids),
             {"task_id": ids[0], "user_id": nobody},
         ],
-        "task_reads._SIZES_QUERY": [
-            {"project_id": pid, "user_id": user},
-            {"project_id": pid, "user_id": nobody},
-        ],
         "task_reads._RANGE_QUERY": [whole_board, second_card_only],
         "task_reads._BOARD_STATE_QUERY": [
             {"project_id": pid, "user_id": user, "now": now, "soon_until": now + day},

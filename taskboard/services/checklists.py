@@ -15,11 +15,10 @@ from sqlalchemy.exc import InvalidRequestError
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import Activity, ChecklistItem, Membership, Task, utcnow
-from .common import CHECKLIST_TEXT_MAX, Actor, Page, clean_text, lock_project
+from .common import CHECKLIST_TEXT_MAX, UNSET, Actor, Page, clean_text, lock_project
 from .task_reads import TASK_NOT_FOUND, _visible
 
 ITEM_NOT_FOUND = "No such checklist item."
-UNSET: Any = object()
 
 
 def check_text(text: str | None) -> str:

@@ -22,13 +22,21 @@ from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models import STATUS_LABELS, STATUSES, BoardColumn, Membership, Task, utcnow
 from . import projects
-from .common import COLUMN_NAME_MAX, WIP_MAX, WIP_MIN, Actor, Page, clean_text, lock_project
+from .common import (
+    COLUMN_NAME_MAX,
+    UNSET,
+    WIP_MAX,
+    WIP_MIN,
+    Actor,
+    Page,
+    clean_text,
+    lock_project,
+)
 
 COLUMN_NOT_FOUND = "No such column."
 COLUMNS = BoardColumn.__table__
 TASKS = Task.__table__
 MEMBERSHIPS = Membership.__table__
-UNSET: Any = object()
 # A new project's board, and every project's board from before columns could be named.
 DEFAULTS: tuple[tuple[str, str], ...] = tuple((STATUS_LABELS[s], s) for s in STATUSES)
 
@@ -52,6 +60,19 @@ class ColumnView:
     @property
     def category_label(self) -> str:
         return STATUS_LABELS[self.category]
+
+    @classmethod
+    def of(cls, column: Any, task_count: int) -> ColumnView:
+        """From a column (a row of its fields, or the model) and its number of cards."""
+        return cls(
+            id=column.id,
+            project_id=column.project_id,
+            name=column.name,
+            category=column.category,
+            position=column.position,
+            wip_limit=column.wip_limit,
+            task_count=task_count,
+        )
 
 
 def check_name(name: str | None) -> str:
@@ -127,25 +148,13 @@ _COLUMNS_QUERY = Prepared(
 )
 
 
-def _view(row: Any) -> ColumnView:
-    return ColumnView(
-        id=row.id,
-        project_id=row.project_id,
-        name=row.name,
-        category=row.category,
-        position=row.position,
-        wip_limit=row.wip_limit,
-        task_count=0 if row.last is None else row.last + 1,
-    )
-
-
 def list_for_project(actor: Actor, project_id: uuid.UUID) -> list[ColumnView]:
     """The project's columns in board order, each with its card count; NotFound for a
     non-member (a project always has columns, so no row means no membership)."""
     rows = read(_COLUMNS_QUERY, {"project_id": project_id, "user_id": actor.id}).all()
     if not rows:
         raise NotFound(projects.PROJECT_NOT_FOUND)
-    return [_view(row) for row in rows]
+    return [ColumnView.of(row, 0 if row.last is None else row.last + 1) for row in rows]
 
 
 def list_page(
@@ -190,15 +199,7 @@ def get_for_member(actor: Actor, column_id: uuid.UUID) -> ColumnView:
 
 
 def _as_view(column: BoardColumn) -> ColumnView:
-    return ColumnView(
-        id=column.id,
-        project_id=column.project_id,
-        name=column.name,
-        category=column.category,
-        position=column.position,
-        wip_limit=column.wip_limit,
-        task_count=column_size(column.id),
-    )
+    return ColumnView.of(column, column_size(column.id))
 
 
 def _check_unique(columns: list[BoardColumn], name: str, skip: uuid.UUID | None = None) -> None:
@@ -234,6 +235,25 @@ def for_task(
     if column is None:  # cannot happen: each category keeps a column
         raise Conflict(f"This board has no column of the category '{category}'.", field="status")
     return column
+
+
+def destination(
+    task_column_id: uuid.UUID,
+    project_id: uuid.UUID,
+    column_id: uuid.UUID | None,
+    status: str | None,
+) -> BoardColumn:
+    """Where a move sends a card now in `task_column_id`: the column named (see
+    `for_task`); else, for a status other than its column's category, the first column
+    of that category; else its own column."""
+    current = db.session.get(BoardColumn, task_column_id)
+    if column_id is not None:
+        return for_task(project_id, column_id, status)
+    if status is not None and current is not None and status != current.category:
+        return for_task(project_id, None, status)
+    if current is None:  # cannot happen: a card's column is kept by a foreign key
+        raise NotFound(COLUMN_NOT_FOUND)
+    return current
 
 
 def create(

@@ -6,7 +6,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import update as sql_update
 
@@ -15,6 +15,8 @@ from ..extensions import db
 from ..models import Project
 
 T = TypeVar("T")
+# "Not given" for the optional arguments of an update, where None means "clear it".
+UNSET: Any = object()
 
 
 class Actor(Protocol):

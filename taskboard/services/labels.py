@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
@@ -15,10 +14,9 @@ from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models import LABEL_COLORS, Label, Membership, Task, TaskLabel, utcnow
 from . import projects
-from .common import LABEL_NAME_MAX, Actor, Page, clean_text, lock_project
+from .common import LABEL_NAME_MAX, UNSET, Actor, Page, clean_text, lock_project
 
 LABEL_NOT_FOUND = "No such label."
-UNSET: Any = object()
 
 
 def check_name(name: str | None) -> str:

@@ -20,7 +20,7 @@ from ..database import Prepared, read
 from ..errors import NotFound
 from ..extensions import db
 from ..models import Activity, BoardColumn, Comment, Membership, Project, Task, utcnow
-from . import projects
+from . import columns, projects
 from .cards import (
     ASSIGNEES,
     DUE_SOON,
@@ -170,27 +170,6 @@ def _entities(rows: list[Row[Any]]) -> list[Any]:
     return [row[0] for row in rows]
 
 
-# The board's columns in order, each with its size (one index seek each: positions are
-# 0..n-1), read with the membership check.
-_SIZES_QUERY = Prepared(
-    select(
-        COLUMNS.c.position,
-        select(TASKS.c.position)
-        .where(TASKS.c.column_id == COLUMNS.c.id)
-        .order_by(TASKS.c.position.desc())
-        .limit(1)
-        .scalar_subquery()
-        .label("last"),
-    )
-    .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == COLUMNS.c.project_id)
-    .where(
-        COLUMNS.c.project_id == bindparam("project_id"),
-        MEMBERSHIPS.c.user_id == bindparam("user_id"),
-    )
-    .order_by(COLUMNS.c.position)
-)
-
-
 # A page of the board is a run of cards from (column `first`, position `lo`) to (column
 # `final`, position `hi`, exclusive): each column's position range is read as an index
 # range on (column_id, position), whatever the number of columns.
@@ -229,15 +208,6 @@ _RANGE_LABELS_QUERY = Prepared(
 )
 
 
-def _board_sizes(actor: Actor, project_id: uuid.UUID) -> list[int]:
-    """The size of each column in board order, read with the membership check; NotFound
-    for a non-member (a project always has columns)."""
-    rows = read(_SIZES_QUERY, {"project_id": project_id, "user_id": actor.id}).all()
-    if not rows:
-        raise NotFound(projects.PROJECT_NOT_FOUND)
-    return [0 if row.last is None else row.last + 1 for row in rows]
-
-
 def _board_page(actor: Actor, project_id: uuid.UUID, offset: int, limit: int | None) -> Page[Card]:
     """A page of the whole board, whatever its size, in a constant time.
 
@@ -245,7 +215,8 @@ def _board_page(actor: Actor, project_id: uuid.UUID, offset: int, limit: int | N
     page's bounds into a run of positions from one column to another: no count over the
     project's tasks, and no reading past `offset` rows to skip them.
     """
-    sizes = _board_sizes(actor, project_id)
+    # The columns with their sizes, read with the membership check (NotFound otherwise).
+    sizes = [column.task_count for column in columns.list_for_project(actor, project_id)]
     total = sum(sizes)
     end = total if limit is None else min(offset + limit, total)
     if offset >= end:

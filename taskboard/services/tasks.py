@@ -39,6 +39,7 @@ from . import columns, labels, projects
 from .cards import Card
 from .common import (
     COMMENT_MAX,
+    UNSET,
     Actor,
     check_description,
     check_moment,
@@ -83,9 +84,6 @@ __all__ = [
     "list_for_user",
     "update",
 ]
-
-UNSET: Any = object()
-
 
 def check_status(status: str) -> str:
     if status not in STATUSES:
@@ -402,12 +400,8 @@ class _Change:
             raise Invalid("Position must be 0 or more.", field="position")
         new_position = None if position is UNSET else position
         source = db.session.get(BoardColumn, task.column_id)
-        if column_id not in (UNSET, None):
-            target = columns.for_task(task.project_id, column_id, status)
-        elif status is not None and status != task.status:
-            target = columns.for_task(task.project_id, None, status)
-        else:
-            target = source
+        named = None if column_id is UNSET else column_id
+        target = columns.destination(task.column_id, task.project_id, named, status)
         if target.id == source.id and new_position is None:
             return
         if not _move(task, target, new_position):

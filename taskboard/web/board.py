@@ -261,13 +261,11 @@ def _move_target(task: Card, form: MultiDict) -> tuple[uuid.UUID, int]:
             return task.column_id, max(task.position + step, 0)
         abort(400, "Unknown move.")
     column = _column_named(form.get("column"), board)
-    if column is None and form.get("status"):
-        status = form["status"]
-        if status not in STATUS_LABELS:
-            raise Invalid(f"Status must be one of: {', '.join(STATUS_LABELS)}.", field="status")
-        same = board[here].category == status
-        column = board[here] if same else next(c for c in board if c.category == status)
-    column_id = column.id if column is not None else task.column_id
+    if column is not None:
+        column_id = column.id
+    else:  # the service's rule for a status alone (its own column if it already fits)
+        status = form.get("status") or None
+        column_id = columns.destination(task.column_id, task.project_id, None, status).id
     if form.get("position"):
         # An explicit place in the whole column, as the API's PATCH takes it.
         try:
