@@ -10,9 +10,11 @@ from flask import Flask, g, has_request_context, request
 from sqlalchemy import Connection, Dialect, Engine, Select, event, exc
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from . import writers
 from .extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+BUSY_TIMEOUT_S = 10  # how long a writer waits for another (thread or process) to finish
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -20,15 +22,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cursor.close()
 
 
 def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
-        if engine.dialect.name == "sqlite":
+        if engine.dialect.name == "sqlite" and not event.contains(
+            engine, "connect", _sqlite_pragmas
+        ):
             event.listen(engine, "connect", _sqlite_pragmas)
+            app.extensions["taskboard_writers"] = writers.install(engine, BUSY_TIMEOUT_S)
     if not event.contains(db.session, "do_orm_execute", _reads_without_transaction):
         event.listen(db.session, "do_orm_execute", _reads_without_transaction)
     app.teardown_appcontext(_close_read_connection)

@@ -216,3 +216,34 @@ def test_the_app_filters_waitress_queue_warnings(app):
 
     filters = logging.getLogger("waitress.queue").filters
     assert sum(isinstance(f, OncePerInterval) for f in filters) == 1
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_pages_and_json_are_gzipped_for_clients_that_ask(client, alice):
+    import gzip
+
+    pid = alice.create_project()["id"]
+    for i in range(30):
+        alice.create_task(pid, f"Card number {i} with a title long enough to repeat")
+    url = f"/api/v1/projects/{pid}/tasks?per_page=50"
+    plain = client.get(url, headers=alice.headers)
+    assert "Content-Encoding" not in plain.headers
+    assert "Accept-Encoding" in plain.headers["Vary"]
+    packed = client.get(url, headers={**alice.headers, "Accept-Encoding": "br, gzip;q=0.8"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert int(packed.headers["Content-Length"]) < len(plain.data) / 3
+    assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
+    # The representation keeps its validator (If-Match works whatever the coding).
+    task = alice.create_task(pid, "Long one", description="All the details. " * 100)
+    one = f"/api/v1/tasks/{task['id']}"
+    packed = client.get(one, headers={**alice.headers, "Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.headers["ETag"] == client.get(one, headers=alice.headers).headers["ETag"]
+    # Refused with q=0, or too small to be worth it: as it is.
+    refused = client.get(url, headers={**alice.headers, "Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
+    small = client.get("/api/v1/users/me", headers={**alice.headers, "Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in small.headers and small.get_json()["email"]
+    # Static files are the file wrapper's: left alone.
+    css = client.get("/static/css/app.css", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in css.headers

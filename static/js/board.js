@@ -12,13 +12,18 @@
   function detail() { return document.getElementById("detail"); }
   function layout() { return document.querySelector(".board-layout"); }
 
+  var ANIMATED_UP_TO = 30;   // cards in a column; longer ones move without animation
+  function animationFor(list) {
+    return list.childElementCount > ANIMATED_UP_TO ? 0 : 150;
+  }
+
   function initSortables() {
     if (!window.Sortable) return;
     document.querySelectorAll("ul.cards").forEach(function (list) {
       if (window.Sortable.get(list)) return;
       window.Sortable.create(list, {
         group: "cards",
-        animation: 150,
+        animation: animationFor(list),
         forceFallback: true,          // mouse and touch events: works the same everywhere
         fallbackTolerance: 4,         // a click stays a click
         delay: 150,
@@ -28,6 +33,15 @@
         ghostClass: "card-ghost",
         chosenClass: "card-chosen",
         dragClass: "card-drag",
+        onChoose: function () {
+          // Sortable animates every sibling that shifts on each drag-over: smooth on a
+          // short column, a frozen page on one of hundreds of cards. Decided per column,
+          // as it is now (a column grows as "Show more" loads).
+          document.querySelectorAll("ul.cards").forEach(function (other) {
+            var sortable = window.Sortable.get(other);
+            if (sortable) sortable.option("animation", animationFor(other));
+          });
+        },
         onStart: function () { dragging = true; document.body.classList.add("is-dragging"); },
         onEnd: function (evt) {
           dragging = false;
