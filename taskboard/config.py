@@ -189,6 +189,7 @@ def load(instance_path: Path) -> dict[str, Any]:
         "NOTIFY_MAX_ATTEMPTS": env_positive_int("NOTIFY_MAX_ATTEMPTS", 30),
         "NOTIFY_LEASE_SECONDS": env_positive_int("NOTIFY_LEASE_SECONDS", 300),
         "NOTIFY_KEEP_DAYS": env_positive_int("NOTIFY_KEEP_DAYS", 90),
+        "BOARD_COLUMN_PAGE": env_positive_int("BOARD_COLUMN_PAGE", 50),
         "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
         "TASKBOARD_RATE_AUTH": env_str("TASKBOARD_RATE_AUTH", "10/minute"),
         "TASKBOARD_RATE_API": env_str("TASKBOARD_RATE_API", "600/minute"),

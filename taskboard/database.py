@@ -36,6 +36,8 @@ def init_app(app: Flask) -> None:
             app.extensions["taskboard_writers"] = writers.install(engine, BUSY_TIMEOUT_S)
     if not event.contains(db.session, "do_orm_execute", _reads_without_transaction):
         event.listen(db.session, "do_orm_execute", _reads_without_transaction)
+        event.listen(db.session, "do_orm_execute", writers.before_execute)
+        event.listen(db.session, "before_flush", writers.before_flush)
     app.teardown_appcontext(_close_read_connection)
 
 

@@ -3,8 +3,10 @@
 SQLite lets one writer in at a time and makes the others wait in its busy handler, which
 sleeps and retries: a writer that has waited a while can lose to a newer one again and
 again, so under load a few writes take seconds while most take milliseconds. Here a
-transaction's first write statement first queues for the process's writer turn (a FIFO
-hand-over, no sleeping), and gives it back when its transaction ends. SQLite's busy
+session's first write first queues for the process's writer turn (a FIFO
+hand-over, no sleeping), and gives it back when its transaction ends. Writes through the
+session queue (every write of a request, a job or a command does); a bulk load on a raw
+connection (`flask demo seed`) is left to SQLite's busy timeout. SQLite's busy
 timeout then only arbitrates between processes (the worker, the CLI, a second server).
 
 PostgreSQL has row locks and fair lock queues of its own: it is left alone.
@@ -13,14 +15,14 @@ PostgreSQL has row locks and fair lock queues of its own: it is left alone.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import deque
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import ORMExecuteState, Session
 
-WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 HELD = "taskboard_writer_turn"
-ENDED = "taskboard_writer_turn_ended"
 
 
 class WriterTimeout(TimeoutError):
@@ -34,7 +36,8 @@ class FairLock:
     second one (rare, but a deadlock otherwise) takes it again without waiting.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout = timeout
         self._mutex = threading.Lock()
         self._owner: int | None = None
         self._depth = 0
@@ -77,33 +80,47 @@ class FairLock:
         return len(self._waiters)
 
 
+_LOCKS: weakref.WeakKeyDictionary[Engine, FairLock] = weakref.WeakKeyDictionary()
+
+
 def install(engine: Engine, timeout: float) -> FairLock:
-    """Make the engine's writers take turns; the lock, for tests to look at."""
-    lock = FairLock()
+    """Make the engine's writers take turns; the lock, for tests to look at.
 
-    def before_write(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        info = conn.info
-        if info.pop(ENDED, None) and info.pop(HELD, None):
-            lock.release()  # the transaction that held the turn has ended
-        if HELD in info or not statement.lstrip()[:7].upper().startswith(WRITES):
-            return
-        lock.acquire(timeout)
-        info[HELD] = True
-
-    def transaction_over(conn: Connection) -> None:
-        # Fired just before the driver's COMMIT or ROLLBACK: the turn goes when the
-        # connection is given back (a session gives it back right after committing) or
-        # when it runs its next statement, so the next writer never meets SQLite's lock.
-        if HELD in conn.info:
-            conn.info[ENDED] = True
+    Only session and pool events: a listener on the engine's statements would make
+    SQLAlchemy (and `database.Prepared`) take their slower, instrumented path on every
+    read."""
+    lock = _LOCKS[engine] = FairLock()
+    lock.timeout = timeout
 
     def checked_in(_dbapi_connection: Any, record: Any) -> None:
-        record.info.pop(ENDED, None)
+        # A session gives its connection back right after COMMIT or ROLLBACK: the turn
+        # goes with it, so the next writer never meets SQLite's own lock.
         if record.info.pop(HELD, None):
             lock.release()
 
-    event.listen(engine, "before_cursor_execute", before_write)
-    event.listen(engine, "commit", transaction_over)
-    event.listen(engine, "rollback", transaction_over)
     event.listen(engine, "checkin", checked_in)
     return lock
+
+
+def take_turn(session: Session) -> None:
+    """Before the session's first write: wait for the writer turn (SQLite only)."""
+    bind = session.get_bind()
+    lock = _LOCKS.get(bind) if isinstance(bind, Engine) else None
+    if lock is None:
+        return
+    from .database import session_connection  # the connection the session writes on
+
+    info = session_connection(session).info
+    if HELD not in info:
+        lock.acquire(lock.timeout)
+        info[HELD] = True
+
+
+def before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        take_turn(session)
+
+
+def before_execute(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        take_turn(state.session)

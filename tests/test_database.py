@@ -181,6 +181,15 @@ def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, An
         "task_reads._COMMENT_COUNTS_QUERY": [{"project_id": pid}, {"project_id": nobody}],
         "task_reads._RANGE_ASSIGNEES_QUERY": [whole_board, second_card_only],
         "task_reads._RANGE_LABELS_QUERY": [whole_board, second_card_only],
+        # The first cards of each column: one, all, none (another project).
+        **{
+            f"task_reads._WINDOWS{name}_QUERY": [
+                {"project_id": pid, "limit": 1},
+                {"project_id": pid, "limit": 50},
+                {"project_id": nobody, "limit": 50},
+            ]
+            for name in ("", "_ASSIGNEES", "_LABELS")
+        },
     }
 
 

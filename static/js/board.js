@@ -28,7 +28,8 @@
         fallbackTolerance: 4,         // a click stays a click
         delay: 150,
         delayOnTouchOnly: true,       // let touch screens scroll
-        filter: "button, input, select, textarea",
+        draggable: "li.card",
+        filter: "button, input, select, textarea, a.move-open",
         preventOnFilter: false,
         ghostClass: "card-ghost",
         chosenClass: "card-chosen",
@@ -55,17 +56,193 @@
 
   // Persist a drop: the new column and the card now after it, in the order shown.
   function sendMove(item, list) {
-    var form = item.querySelector("form.card-moves");
     var next = item.nextElementSibling;
     while (next && !next.matches("li.card")) next = next.nextElementSibling;
-    pendingFocus = "card-link-" + item.dataset.id;
-    window.htmx.ajax("POST", form.getAttribute("hx-post"), {
-      source: form,
+    var id = cardId(item);
+    pendingFocus = "card-link-" + id;
+    postMove(item, { column: list.dataset.column, before: next ? cardId(next) : "" });
+  }
+
+  function cardId(li) { return li.id.slice(5); }   // "card-<uuid>"
+
+  function filterValues() {
+    var form = document.getElementById("filters");
+    var values = {};
+    if (!form) return values;
+    new FormData(form).forEach(function (value, key) { if (value) values[key] = value; });
+    return values;
+  }
+
+  function postMove(card, values) {
+    var all = filterValues();
+    Object.keys(values).forEach(function (key) { all[key] = values[key]; });
+    window.htmx.ajax("POST", "/tasks/" + cardId(card) + "/move", {
+      source: card,
       target: "#board",
       swap: "innerMorph",
-      values: { column: list.dataset.column, before: next ? next.dataset.id : "" }
+      values: all
     });
   }
+
+  // How many cards each column shows, sent with every request so answers keep the
+  // columns as long as "Show more" made them.
+  function shownHeader() {
+    var parts = [];
+    document.querySelectorAll("ul.cards[data-column]").forEach(function (list) {
+      var count = list.querySelectorAll(":scope > li.card").length;
+      if (count) parts.push(list.dataset.column + ":" + count);
+    });
+    return parts.join(",");
+  }
+
+  // "Show more": the next cards of a column, at the end of its list; by itself too, as
+  // the link scrolls into view.
+  function showMore(link) {
+    if (link.dataset.loading) return;
+    link.dataset.loading = "1";
+    var section = link.closest(".dropzone");
+    var list = section && section.querySelector("ul.cards");
+    if (!list) return;
+    var values = filterValues();
+    values.offset = String(list.querySelectorAll(":scope > li.card").length);
+    window.htmx.ajax("GET", link.dataset.cards, {
+      source: link,
+      target: list,
+      swap: "beforeend",
+      values: values
+    });
+  }
+
+  var watcher = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      if (entry.isIntersecting && !holding()) showMore(entry.target);
+    });
+  }, { rootMargin: "200px" }) : null;
+
+  function watchMore() {
+    if (!watcher) return;
+    watcher.disconnect();
+    document.querySelectorAll("a.show-more").forEach(function (link) { watcher.observe(link); });
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey ||
+        event.shiftKey || event.altKey) return;
+    var target = event.target.closest && event.target.closest("a.show-more, a.card-title, a.move-open");
+    if (!target || !board() || !board().contains(target)) return;
+    event.preventDefault();
+    if (target.matches("a.show-more")) {
+      showMore(target);
+    } else if (target.matches("a.card-title")) {
+      openedCard = cardId(target.closest("li.card"));
+      window.htmx.ajax("GET", target.getAttribute("href"), {
+        source: target, target: "#detail", swap: "innerHTML"
+      });
+    } else {
+      openMenu(target);
+    }
+  });
+
+  // The move menu: one for the board, opened from a card's "Move".
+  var MOVES = [
+    ["top", "Move to top"], ["up", "Move up"], ["down", "Move down"],
+    ["bottom", "Move to bottom"], ["left", "Move left"], ["right", "Move right"]
+  ];
+  var menu = null;
+  var menuOpener = null;
+
+  function buildMenu() {
+    menu = document.createElement("div");
+    menu.id = "move-menu";
+    menu.className = "move-menu";
+    menu.setAttribute("role", "menu");
+    menu.hidden = true;
+    MOVES.forEach(function (move) {
+      var item = document.createElement("button");
+      item.type = "button";
+      item.setAttribute("role", "menuitem");
+      item.dataset.direction = move[0];
+      item.textContent = move[1];
+      menu.appendChild(item);
+    });
+    menu.addEventListener("click", function (event) {
+      var item = event.target.closest("button[data-direction]");
+      if (!item || !menuOpener) return;
+      var card = menuOpener.closest("li.card");
+      var direction = item.dataset.direction;
+      closeMenu(false);
+      pendingFocus = "move-open:" + cardId(card);
+      postMove(card, { direction: direction });
+    });
+    menu.addEventListener("keydown", function (event) {
+      var items = Array.prototype.filter.call(menu.querySelectorAll("button"), function (b) {
+        return !b.hidden;
+      });
+      var at = items.indexOf(document.activeElement);
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        var step = event.key === "ArrowDown" ? 1 : -1;
+        items[(at + step + items.length) % items.length].focus();
+      } else if (event.key === "Home" || event.key === "End") {
+        event.preventDefault();
+        items[event.key === "Home" ? 0 : items.length - 1].focus();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        closeMenu(true);
+      } else if (event.key === "Tab") {
+        closeMenu(false);
+      }
+    });
+    document.body.appendChild(menu);
+  }
+
+  function openMenu(opener) {
+    if (!menu) buildMenu();
+    if (menuOpener === opener && !menu.hidden) { closeMenu(true); return; }
+    closeMenu(false);
+    var card = opener.closest("li.card");
+    var list = card.parentElement;
+    var cards = list.querySelectorAll(":scope > li.card");
+    var first = cards[0] === card;
+    var last = cards[cards.length - 1] === card &&
+      !list.parentElement.querySelector("a.show-more");
+    var index = Number(list.dataset.index || 0);
+    var columnCount = document.querySelectorAll("ul.cards[data-column]").length;
+    var available = {
+      top: !first, up: !first, down: !last, bottom: !last,
+      left: index > 0, right: index < columnCount - 1
+    };
+    menu.querySelectorAll("button").forEach(function (item) {
+      item.hidden = !available[item.dataset.direction];
+    });
+    menu.setAttribute("aria-label", "Move “" + card.querySelector(".card-title").textContent + "”");
+    var box = opener.getBoundingClientRect();
+    menu.hidden = false;
+    var width = menu.offsetWidth;
+    var left = Math.min(box.right - width, document.documentElement.clientWidth - width - 8);
+    menu.style.left = Math.max(8, left) + window.scrollX + "px";
+    menu.style.top = box.bottom + window.scrollY + 4 + "px";
+    menuOpener = opener;
+    opener.setAttribute("aria-expanded", "true");
+    var firstItem = menu.querySelector("button:not([hidden])");
+    if (firstItem) firstItem.focus();
+  }
+
+  function closeMenu(refocus) {
+    if (!menu || menu.hidden) return;
+    menu.hidden = true;
+    if (menuOpener) {
+      menuOpener.setAttribute("aria-expanded", "false");
+      if (refocus) menuOpener.focus();
+    }
+    menuOpener = null;
+  }
+
+  document.addEventListener("pointerdown", function (event) {
+    if (menu && !menu.hidden && !menu.contains(event.target) &&
+        !(menuOpener && menuOpener.contains(event.target))) closeMenu(false);
+  });
 
   function closeDetail() {
     var panel = detail();
@@ -96,18 +273,15 @@
   document.addEventListener("htmx:config:request", function (event) {
     var ctx = event.detail.ctx;
     var source = ctx.sourceElement;
+    if (board()) {
+      var shown = shownHeader();
+      if (shown) ctx.request.headers["X-Board-Shown"] = shown;
+    }
     if (source === board() && ctx.request.method === "GET") {
       // A poll: skip it mid-drag or in a background tab; otherwise ask "changed since?".
       if (holding() || document.hidden) { event.preventDefault(); return; }
       var etag = board().dataset.etag;
       if (etag) ctx.request.headers["If-None-Match"] = "\"" + etag + "\"";
-    }
-    if (source.matches && source.matches("form.card-moves")) {
-      var submitter = ctx.request.submitter;
-      if (submitter && submitter.id) pendingFocus = submitter.id;
-    }
-    if (source.matches && source.matches("a.card-title")) {
-      openedCard = source.closest("li.card").dataset.id;
     }
   });
 
@@ -131,17 +305,22 @@
     var ctx = event.detail.ctx;
     if (ctx.target === board()) {
       initSortables();
+      watchMore();
       if (pendingFocus) {
-        var target = document.getElementById(pendingFocus);
-        if (!target && pendingFocus.indexOf("mv-") === 0) {
-          // That button is gone (e.g. the card reached the last column): stay on the card.
-          var id = pendingFocus.slice(3, 39);
-          target = document.querySelector("#card-" + CSS.escape(id) + " .card-moves button")
-            || document.getElementById("card-link-" + id);
+        var target;
+        if (pendingFocus.indexOf("move-open:") === 0) {
+          var id = pendingFocus.slice(10);
+          target = document.querySelector("#card-" + CSS.escape(id) + " a.move-open");
+        } else {
+          target = document.getElementById(pendingFocus);
         }
-        if (target) target.focus();
+        // The card went past the part of its column shown: the board's heading, not the body.
+        (target || document.getElementById("board-title")).focus();
         pendingFocus = null;
       }
+    }
+    if (ctx.target && ctx.target.matches && ctx.target.matches("ul.cards")) {
+      watchMore();   // "Show more" brought cards and a new link
     }
     if (ctx.target === detail()) {
       var panel = detail();
@@ -166,6 +345,7 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
+    if (menu && !menu.hidden) { closeMenu(true); return; }
     var panel = detail();
     if (panel && panel.contains(document.activeElement) && panel.firstElementChild) {
       closeDetail();
@@ -174,6 +354,7 @@
 
   function start() {
     initSortables();
+    watchMore();
     var inner = document.querySelector("#detail .detail-inner");
     if (inner) openedCard = inner.dataset.task;
   }

@@ -178,8 +178,7 @@ _RANGE = and_(
     COLUMNS.c.position >= bindparam("first"),
     COLUMNS.c.position <= bindparam("final"),
     TASKS.c.column_id == COLUMNS.c.id,
-    TASKS.c.position
-    >= case((COLUMNS.c.position == bindparam("first"), bindparam("lo")), else_=0),
+    TASKS.c.position >= case((COLUMNS.c.position == bindparam("first"), bindparam("lo")), else_=0),
     TASKS.c.position
     < case((COLUMNS.c.position == bindparam("final"), bindparam("hi")), else_=bindparam("end")),
 )
@@ -264,6 +263,159 @@ def list_for_project(
     )
     query = query.order_by(COLUMNS.c.position, TASKS.c.position, TASKS.c.id)
     return _page(query, offset, limit, build)
+
+
+@dataclass(frozen=True)
+class Window:
+    """What the board shows of one column: a run of its (matching) cards and how many
+    there are in all. `offset` is where the run starts in the column's matching cards."""
+
+    column: columns.ColumnView
+    cards: list[Card]
+    total: int
+    offset: int = 0
+
+    @property
+    def more(self) -> int:
+        """Matching cards after this run."""
+        return max(self.total - self.offset - len(self.cards), 0)
+
+
+# The first cards of every column of a board: each column's first `limit` positions, an
+# index range on (column_id, position) per column, whatever the column sizes.
+_WINDOWS_QUERY = Prepared(
+    select_cards()
+    .join(COLUMNS, COLUMNS.c.id == TASKS.c.column_id)
+    .where(COLUMNS.c.project_id == bindparam("project_id"), TASKS.c.position < bindparam("limit"))
+    .order_by(COLUMNS.c.position, TASKS.c.position)
+)
+_WINDOWS_ASSIGNEES_QUERY = Prepared(
+    select_assignees()
+    .join(TASKS, TASKS.c.id == ASSIGNEES.c.task_id)
+    .join(COLUMNS, COLUMNS.c.id == TASKS.c.column_id)
+    .where(COLUMNS.c.project_id == bindparam("project_id"), TASKS.c.position < bindparam("limit"))
+)
+_WINDOWS_LABELS_QUERY = Prepared(
+    select_labels()
+    .join(TASKS, TASKS.c.id == TASK_LABELS.c.task_id)
+    .join(COLUMNS, COLUMNS.c.id == TASKS.c.column_id)
+    .where(COLUMNS.c.project_id == bindparam("project_id"), TASKS.c.position < bindparam("limit"))
+)
+
+
+def board_windows(
+    actor: Actor,
+    project_id: uuid.UUID,
+    filters: TaskFilter,
+    size: int,
+    wider: dict[uuid.UUID, int] | None = None,
+) -> list[Window]:
+    """Each column of the board with its first `size` matching cards (`wider` asks for
+    more of some columns) and its number of matching cards; NotFound for a non-member.
+
+    Unfiltered, a column's first cards are its first positions: a board of any size costs
+    the same few index seeks. Filtered, the matching cards are numbered per column in
+    the database and the first ones kept."""
+    board = columns.list_for_project(actor, project_id)
+    limits = {column.id: max((wider or {}).get(column.id, size), 1) for column in board}
+    by_column: dict[uuid.UUID, list[Card]] = {column.id: [] for column in board}
+    if filters == TaskFilter():
+        totals = {column.id: column.task_count for column in board}
+        if len(set(limits.values())) == 1:
+            params = {"project_id": project_id, "limit": size}
+            cards = fetch(
+                _WINDOWS_QUERY,
+                params,
+                assignees=_WINDOWS_ASSIGNEES_QUERY,
+                labels=_WINDOWS_LABELS_QUERY,
+            )
+        else:  # a page without JavaScript that asked for more of a column
+            cards = build(
+                read(
+                    select_cards()
+                    .where(
+                        or_(
+                            *(
+                                and_(TASKS.c.column_id == cid, TASKS.c.position < limit)
+                                for cid, limit in limits.items()
+                            )
+                        )
+                    )
+                    .order_by(TASKS.c.column_id, TASKS.c.position)
+                ).all()
+            )
+    else:
+        ranked = filters.apply(
+            select(
+                TASKS.c.id.label("ranked_id"),
+                func.row_number()
+                .over(partition_by=TASKS.c.column_id, order_by=TASKS.c.position)
+                .label("rank"),
+                func.count().over(partition_by=TASKS.c.column_id).label("matching"),
+            ).where(TASKS.c.project_id == project_id),
+            utcnow(),
+        ).subquery()
+        rows = read(
+            select_cards(ranked.c.rank, ranked.c.matching)
+            .join(ranked, ranked.c.ranked_id == TASKS.c.id)
+            .where(
+                ranked.c.rank
+                <= case(
+                    {cid: limit for cid, limit in limits.items()},
+                    value=TASKS.c.column_id,
+                    else_=size,
+                )
+            )
+            .order_by(TASKS.c.column_id, TASKS.c.position)
+        ).all()
+        totals = {column.id: 0 for column in board}
+        for row in rows:
+            totals[_uuid_of(row.column_id)] = row.matching
+        cards = build(rows)
+    for card in cards:
+        if card.column_id in by_column and len(by_column[card.column_id]) < limits[card.column_id]:
+            by_column[card.column_id].append(card)
+    return [Window(column, by_column[column.id], totals[column.id]) for column in board]
+
+
+def column_window(
+    actor: Actor, column_id: uuid.UUID, filters: TaskFilter, offset: int, limit: int
+) -> Window:
+    """The column's matching cards from `offset` on, at most `limit` ("Show more")."""
+    column = columns.get_for_member(actor, column_id)
+    offset, limit = max(offset, 0), max(limit, 1)
+    if filters == TaskFilter():
+        query = (
+            select_cards()
+            .where(
+                TASKS.c.column_id == column_id,
+                TASKS.c.position >= offset,
+                TASKS.c.position < offset + limit,
+            )
+            .order_by(TASKS.c.position)
+        )
+        return Window(column, build(read(query).all()), column.task_count, offset)
+    query = filters.apply(select_cards().where(TASKS.c.column_id == column_id), utcnow()).order_by(
+        TASKS.c.position, TASKS.c.id
+    )
+    page = _page(query, offset, limit, build)
+    return Window(column, page.items, page.total, offset)
+
+
+def neighbour_position(task: Card, filters: TaskFilter, *, above: bool) -> int | None:
+    """The position of the matching card just above (or below) `task` in its column: the
+    card a "Move up" on a filtered board passes. None at the column's end. `task` was
+    read for the actor, so the membership is checked."""
+    nearest = TASKS.c.position.desc() if above else TASKS.c.position
+    side = TASKS.c.position < task.position if above else TASKS.c.position > task.position
+    query = filters.apply(
+        select(TASKS.c.position).where(TASKS.c.column_id == task.column_id, side), utcnow()
+    )
+    return read(query.order_by(nearest).limit(1)).scalar()
+
+
+def _uuid_of(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 @dataclass(frozen=True)

@@ -53,24 +53,31 @@ from .task_reads import (
     TASK_NOT_FOUND,
     BoardState,
     TaskFilter,
+    Window,
     _visible,
     board_state,
+    board_windows,
+    column_window,
     comment_counts,
     get_for_member,
     list_activity,
     list_comments,
     list_for_project,
     list_for_user,
+    neighbour_position,
 )
 
 __all__ = [
     "UNSET",
     "BoardState",
     "TaskFilter",
+    "Window",
     "add_comment",
     "board_state",
+    "board_windows",
     "check_due_date",
     "check_status",
+    "column_window",
     "comment_counts",
     "create",
     "delete_comment",
@@ -82,8 +89,10 @@ __all__ = [
     "list_comments",
     "list_for_project",
     "list_for_user",
+    "neighbour_position",
     "update",
 ]
+
 
 def check_status(status: str) -> str:
     if status not in STATUSES:
@@ -373,7 +382,8 @@ class _Change:
         current = {
             label.id: label
             for label in db.session.scalars(
-                select(Label).join(TaskLabel, TaskLabel.label_id == Label.id)
+                select(Label)
+                .join(TaskLabel, TaskLabel.label_id == Label.id)
                 .where(TaskLabel.task_id == task.id)
             )
         }
@@ -505,7 +515,11 @@ def delete_comment(actor: Actor, comment_id: uuid.UUID) -> None:
         raise Forbidden("Only its author or the project's owner can delete a comment.")
     _lock_board(task.project_id)
     _record(
-        task.id, actor, "comment_deleted", utcnow(), comment_id=str(comment.id),
+        task.id,
+        actor,
+        "comment_deleted",
+        utcnow(),
+        comment_id=str(comment.id),
         author=comment.author.name,
     )
     db.session.delete(comment)

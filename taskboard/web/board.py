@@ -9,7 +9,16 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, flash, make_response, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    render_template,
+    request,
+)
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
@@ -19,7 +28,7 @@ from ..models import STATUS_LABELS, Project, utcnow
 from ..services import checklists, columns, labels, projects, tasks
 from ..services.cards import Card
 from ..services.columns import ColumnView
-from ..services.tasks import UNSET, TaskFilter
+from ..services.tasks import UNSET, TaskFilter, Window
 from .clock import local, viewer_zone, zone_name
 from .forms import CommentForm, TaskAddForm, TaskForm, show_error
 from .htmx import confirm_page, is_htmx, see_other, trigger, vary
@@ -80,48 +89,119 @@ class BoardFilters:
         label = uuid.UUID(self.label) if self.label else None
         return TaskFilter(q=self.q or None, assignee=assignee, label=label, **due)
 
-    def query(self) -> str:
+    def pairs(self) -> list[tuple[str, str]]:
         fields = (
-            ("q", self.q), ("assignee", self.assignee), ("due", self.due), ("label", self.label)
+            ("q", self.q),
+            ("assignee", self.assignee),
+            ("due", self.due),
+            ("label", self.label),
         )
-        pairs = [(k, v) for k, v in fields if v]
+        return [(k, v) for k, v in fields if v]
+
+    def query(self) -> str:
+        pairs = self.pairs()
         return ("?" + urlencode(pairs)) if pairs else ""
 
 
-def _columns(project: Project, filters: BoardFilters) -> list[dict[str, Any]]:
-    board = columns.list_for_project(current_user, project.id)
-    page = tasks.list_for_project(current_user, project.id, filters.task_filter(utcnow()))
-    cards: dict[uuid.UUID, list[Card]] = {column.id: [] for column in board}
-    for card in page.items:
-        cards.setdefault(card.column_id, []).append(card)
+# How many cards of a column a page may ask to see at once (a script can always page).
+SHOW_MAX = 5_000
+
+
+def _shown() -> dict[uuid.UUID, int]:
+    """How many cards of each column the page shows now, where it shows more than the
+    first window: the board's script sends them with every request (`X-Board-Shown`), a
+    page without it in the address (`?show=<column id>:<count>`, from "Show more")."""
+    raw = request.headers.get("X-Board-Shown", "")
+    values = [part for part in raw.split(",") if part] + request.values.getlist("show")
+    shown: dict[uuid.UUID, int] = {}
+    for value in values[:50]:
+        column, _, count = value.partition(":")
+        try:
+            shown[uuid.UUID(column)] = min(max(int(count), 0), SHOW_MAX)
+        except ValueError:
+            abort(400, "Unknown column window.")
+    return shown
+
+
+def _page_size() -> int:
+    return current_app.config["BOARD_COLUMN_PAGE"]
+
+
+def _more_url(
+    project_id: uuid.UUID, filters: BoardFilters, column_id: uuid.UUID, upto: int, key: str = ""
+) -> str:
+    """The board showing the column's first `upto` cards (at its section: `key`)."""
+    pairs = [*filters.pairs(), ("show", f"{column_id}:{upto}")]
+    return f"/projects/{project_id}?{urlencode(pairs)}#column-{key or column_id}"
+
+
+def _column_dict(
+    project_id: uuid.UUID,
+    filters: BoardFilters,
+    window: Window,
+    index: int,
+    board_size: int,
+    key: str,
+    adds_here: bool,
+) -> dict[str, Any]:
+    column = window.column
+    shown = window.offset + len(window.cards)
+    return {
+        "id": column.id,
+        "key": key,
+        "column": column,
+        "label": column.name,
+        "index": index,
+        "last": index == board_size - 1,
+        "adds_here": adds_here,
+        "cards": window.cards,
+        "total": window.total,
+        "more": window.more,
+        "more_url": _more_url(project_id, filters, column.id, shown + _page_size(), key),
+    }
+
+
+def _columns(
+    project: Project, filters: BoardFilters, shown: dict[uuid.UUID, int] | None = None
+) -> list[dict[str, Any]]:
+    size = _page_size()
+    wider = {cid: n for cid, n in (shown or {}).items() if n > size}
+    windows = tasks.board_windows(
+        current_user, project.id, filters.task_filter(utcnow()), size, wider
+    )
     # New cards go to the first To Do column, whose section holds the "Add task" form.
-    adds_to = next(column.id for column in board if column.category == "todo")
+    adds_to = next(w.column.id for w in windows if w.column.category == "todo")
     # The first column of each category keeps the name its elements always had
     # (`col-todo`, `list-done` …), so links and scripts made for three columns still work.
     firsts: dict[str, uuid.UUID] = {}
-    for column in board:
-        firsts.setdefault(column.category, column.id)
+    for window in windows:
+        firsts.setdefault(window.column.category, window.column.id)
     return [
-        {
-            "id": column.id,
-            "key": column.category if firsts[column.category] == column.id else column.id,
-            "column": column,
-            "label": column.name,
-            "index": index,
-            "last": index == len(board) - 1,
-            "adds_here": column.id == adds_to,
-            "cards": cards[column.id],
-        }
-        for index, column in enumerate(board)
+        _column_dict(
+            project.id,
+            filters,
+            window,
+            index,
+            len(windows),
+            key=str(
+                window.column.category
+                if firsts[window.column.category] == window.column.id
+                else window.column.id
+            ),
+            adds_here=window.column.id == adds_to,
+        )
+        for index, window in enumerate(windows)
     ]
 
 
-def _etag(project_id: uuid.UUID, filters: BoardFilters) -> str:
-    """Changes whenever the board fragment for this viewer and these filters would."""
+def _etag(project_id: uuid.UUID, filters: BoardFilters, shown: dict[uuid.UUID, int]) -> str:
+    """Changes whenever the board fragment for this viewer, these filters and these
+    column windows would."""
     state = tasks.board_state(current_user, project_id)
     # A 'next 7 days' filter moves with the clock: let it refresh once a minute.
     clock = utcnow().strftime("%Y%m%d%H%M") if filters.due == "week" else ""
-    key = f"{project_id}|{current_user.id}|{filters}|{clock}|{zone_name()}"
+    windows = sorted((str(c), n) for c, n in shown.items() if n > _page_size())
+    key = f"{project_id}|{current_user.id}|{filters}|{clock}|{zone_name()}|{windows}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return f"b{state.version}.o{state.overdue}.s{state.due_soon}.{digest}"
 
@@ -130,15 +210,16 @@ def _board_context(
     project_id: uuid.UUID, filters: BoardFilters, add_form: TaskAddForm | None = None
 ) -> dict[str, Any]:
     project = projects.get_for_member(current_user, project_id)
+    shown = _shown()
     return {
         "project": project,
         "filters": filters,
         "due_choices": DUE_CHOICES,
         "labels": labels.list_for_project(current_user, project.id).items,
-        "columns": _columns(project, filters),
+        "columns": _columns(project, filters, shown),
         "comment_counts": tasks.comment_counts(current_user, project.id),
         "add_form": add_form or TaskAddForm(formdata=None),
-        "etag": _etag(project.id, filters),
+        "etag": _etag(project.id, filters, shown),
     }
 
 
@@ -176,13 +257,50 @@ def show(project_id: uuid.UUID) -> Response:
     filters = BoardFilters.parse(request.args)
     if not is_htmx():
         return _board_page(project_id, filters)
-    etag = _etag(project_id, filters)
+    etag = _etag(project_id, filters, _shown())
     if request.if_none_match.contains(etag):
         response = make_response("", 304)
         response.set_etag(etag)
         response.headers["Cache-Control"] = "no-cache, private"
         return vary(response)
     return _columns_response(project_id, filters)
+
+
+@bp.get("/projects/<uuid:project_id>/columns/<uuid:column_id>/cards")
+@login_required
+def more_cards(project_id: uuid.UUID, column_id: uuid.UUID) -> Response:
+    """The next cards of a column ("Show more"): for the board's script, the cards to add
+    at the end of the column's list and the new "Show more" out of band; without it, the
+    board showing that many more."""
+    filters = BoardFilters.parse(request.args)
+    try:
+        offset = max(int(request.args.get("offset", "0")), 0)
+    except ValueError:
+        abort(400, "The offset must be a whole number.")
+    if not is_htmx():
+        upto = min(offset + _page_size(), SHOW_MAX)
+        return see_other(_more_url(project_id, filters, column_id, upto))
+    window = tasks.column_window(
+        current_user, column_id, filters.task_filter(utcnow()), offset, _page_size()
+    )
+    if window.column.project_id != project_id:
+        raise NotFound("No such column.")
+    board = columns.list_for_project(current_user, project_id)
+    index = next(i for i, c in enumerate(board) if c.id == column_id)
+    column = _column_dict(
+        project_id, filters, window, index, len(board), key=str(column_id), adds_here=False
+    )
+    project = projects.get_for_member(current_user, project_id, load=False)
+    body = render_template(
+        "board/_more_cards.html",
+        project=project,
+        filters=filters,
+        column=column,
+        comment_counts=tasks.comment_counts(current_user, project_id),
+    )
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-cache, private"
+    return vary(response)
 
 
 @bp.post("/projects/<uuid:project_id>/tasks")
@@ -253,10 +371,18 @@ def _move_target(task: Card, form: MultiDict) -> tuple[uuid.UUID, int]:
         if kind == "bottom":
             return task.column_id, COLUMN_END
         if kind in ("up", "down"):
-            # The neighbour shown on the page, so a filtered board moves past hidden cards.
+            # Past the neighbour shown on the page (named, or the next matching card of
+            # the filters the page sends), so a filtered board moves past hidden cards.
             other = _anchor(anchor_id, task) if anchor_id else None
             if other is not None and other.column_id == task.column_id:
                 return task.column_id, other.position
+            filters = BoardFilters.parse(form)
+            if filters.active:
+                found = tasks.neighbour_position(
+                    task, filters.task_filter(utcnow()), above=kind == "up"
+                )
+                if found is not None:
+                    return task.column_id, found
             step = -1 if kind == "up" else 1
             return task.column_id, max(task.position + step, 0)
         abort(400, "Unknown move.")
@@ -266,6 +392,15 @@ def _move_target(task: Card, form: MultiDict) -> tuple[uuid.UUID, int]:
     else:  # the service's rule for a status alone (its own column if it already fits)
         status = form.get("status") or None
         column_id = columns.destination(task.column_id, task.project_id, None, status).id
+    if form.get("place"):
+        # The move page's "Position": counted from 1, as people count.
+        try:
+            place = int(form["place"])
+        except ValueError:
+            place = 0
+        if place < 1:
+            raise Invalid("The position is a whole number from 1 (the top).", field="position")
+        return column_id, place - 1
     if form.get("position"):
         # An explicit place in the whole column, as the API's PATCH takes it.
         try:
@@ -292,7 +427,35 @@ def move(task_id: uuid.UUID) -> Response:
         name = columns.get_for_member(current_user, moved.column_id).name
         where = f"{name}, position {moved.position + 1}"
         return trigger(response, "announce", f"Moved “{moved.title}” to {where}.")
+    # Without JavaScript: back to the board, showing as much of the column as reaches it.
+    if moved.position >= _page_size():
+        board = _more_url(moved.project_id, filters, moved.column_id, moved.position + 1)
+        return see_other(board.split("#", 1)[0] + f"#card-{moved.id}")
     return see_other(f"/projects/{moved.project_id}{filters.query()}#card-{moved.id}")
+
+
+@bp.get("/tasks/<uuid:task_id>/move")
+@login_required
+def move_page(task_id: uuid.UUID) -> Response:
+    """The moves of a card on a page of their own (the board's "Move" without JavaScript)."""
+    task = tasks.get_for_member(current_user, task_id)
+    board = columns.list_for_project(current_user, task.project_id)
+    here = next(index for index, c in enumerate(board) if c.id == task.column_id)
+    size = board[here].task_count
+    project = projects.get_for_member(current_user, task.project_id, load=False)
+    return vary(
+        make_response(
+            render_template(
+                "board/move.html",
+                task=task,
+                project=project,
+                columns=board,
+                here=here,
+                size=size,
+                filters=BoardFilters.parse(request.args),
+            )
+        )
+    )
 
 
 # The card detail ------------------------------------------------------------------------

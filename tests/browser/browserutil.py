@@ -110,3 +110,14 @@ def drag(page: Any, source: Any, target: Any) -> None:
         page.wait_for_timeout(30)
     page.wait_for_timeout(150)
     page.mouse.up()
+
+
+def move_card(page: Any, card: Any, move: str, *, js: bool = True) -> None:
+    """A card's "Move", then one of its moves ("Move right", "Move to top" …): from the
+    board's menu, or, without JavaScript, from the card's move page."""
+    card.get_by_role("link", name="Move").click()
+    if js:
+        page.get_by_role("menu").get_by_role("menuitem", name=move).click()
+    else:
+        page.wait_for_url("**/tasks/*/move")
+        page.get_by_role("button", name=move).click()

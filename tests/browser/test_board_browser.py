@@ -3,7 +3,6 @@ live updates between two people, 404s, accessibility (axe-core) and a 375 px scr
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from .browserutil import (
     create_project,
     drag,
     log_in,
+    move_card,
     scrolls_sideways,
     titles,
     token,
@@ -93,20 +93,37 @@ def test_cards_move_with_the_keyboard(page: Any, server: LiveServer) -> None:
     for title in ("First", "Second"):
         add_task(page, title)
     card = column(page, "To Do").get_by_role("listitem").filter(has_text="Second")
-    card.get_by_role("button", name="Move up").focus()
+    opener = card.get_by_role("link", name="Move")
+    opener.focus()
     page.keyboard.press("Enter")
+    menu = page.get_by_role("menu", name="Move “Second”")
+    expect(menu).to_be_visible()
+    # The last card of the column: no "Move down" or "Move to bottom" offered.
+    expect(menu.get_by_role("menuitem")).to_have_text(["Move to top", "Move up", "Move right"])
+    expect(page.locator(":focus")).to_have_text("Move to top")
+    page.keyboard.press("Escape")  # closes, back on the card's "Move"
+    expect(menu).to_be_hidden()
+    expect(opener).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # "Move to top"
     expect(column(page, "To Do").locator("a.card-title").first).to_have_text("Second")
-    expect(page.locator(":focus")).to_have_attribute("aria-label", re.compile("Move"))
+    # The focus comes back to the moved card's "Move".
+    expect(card.get_by_role("link", name="Move")).to_be_focused()
     moving = column(page, "To Do").get_by_role("listitem").filter(has_text="First")
-    moving.get_by_role("button", name="Move right").focus()
+    moving.get_by_role("link", name="Move").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("End")
+    expect(page.locator(":focus")).to_have_text("Move right")
     page.keyboard.press("Enter")
     expect(column(page, "In Progress").get_by_role("link", name="First")).to_be_visible()
-    # Focus stays on the moved card, so pressing again moves it on.
-    expect(page.locator(":focus")).to_have_attribute("id", re.compile("-right$"))
+    # Focus stays on the moved card, so it moves on with the same keys.
+    moved = page.locator("li.card", has_text="First")
+    expect(moved.get_by_role("link", name="Move")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("End")
     page.keyboard.press("Enter")
     expect(column(page, "Done").get_by_role("link", name="First")).to_be_visible()
-    focused = page.locator(":focus")
-    expect(focused).to_have_attribute("aria-label", "Move left")
+    expect(moved.get_by_role("link", name="Move")).to_be_focused()
     expect(page.locator("#announcer")).to_contain_text("Moved “First” to Done")
     page.reload()
     assert titles(page, "Done") == ["First"]
@@ -136,7 +153,7 @@ def test_edit_a_card_in_place_comment_and_delete(new_page: Any, server: LiveServ
     expect(card).to_be_visible(timeout=5000)
     expect(card).to_contain_text("4 Mar 2031")
     expect(card).to_contain_text("EE")
-    task_id = card.get_attribute("data-id")
+    task_id = (card.get_attribute("id") or "").removeprefix("card-")
     due = server.request("GET", f"/api/v1/tasks/{task_id}", token=token(server, user)).json
     assert due["due_date"] == "2031-03-04T14:59:00+00:00"  # 23:59 in Tokyo
     detail.get_by_label("Comment").fill("Looks good to me.")
@@ -191,9 +208,8 @@ def test_another_members_change_appears_and_idle_polls_cost_304(
     expect(column(bob, "To Do").get_by_role("link", name="Made by Olga")).to_be_visible(
         timeout=5000
     )
-    column(bob, "To Do").get_by_role("listitem").filter(has_text="Made by Olga").get_by_role(
-        "button", name="Move right"
-    ).click()
+    olgas = column(bob, "To Do").get_by_role("listitem").filter(has_text="Made by Olga")
+    move_card(bob, olgas, "Move right")
     expect(column(alice, "In Progress").get_by_role("link", name="Made by Olga")).to_be_visible(
         timeout=5000
     )
@@ -244,7 +260,7 @@ def test_the_basics_work_without_javascript(new_page: Any, server: LiveServer) -
     todo.get_by_label("Title").fill("Works anyway")
     todo.get_by_role("button", name="Add task").click()
     expect(column(page, "To Do").get_by_role("link", name="Works anyway")).to_be_visible()
-    column(page, "To Do").get_by_role("button", name="Move right").click()
+    move_card(page, column(page, "To Do").locator("li.card").first, "Move right", js=False)
     expect(column(page, "In Progress").get_by_role("link", name="Works anyway")).to_be_visible()
     column(page, "In Progress").get_by_role("link", name="Works anyway").click()
     page.wait_for_url("**/tasks/*")

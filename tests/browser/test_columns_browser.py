@@ -14,6 +14,7 @@ from .browserutil import (
     column,
     create_project,
     log_in,
+    move_card,
     scrolls_sideways,
     titles,
 )
@@ -71,10 +72,10 @@ def test_columns_labels_and_a_checklist_with_javascript(page: Any, server: Any) 
     assert headings == ["To Do", "Review", "Doing", "Done"]
     # Move right twice: To Do → Review → Doing, then back into Review past its limit.
     card = column(page, "To Do").locator("li.card").first
-    card.get_by_role("button", name="Move right").click()
+    move_card(page, card, "Move right")
     expect(column(page, "Review").get_by_role("link", name="Write it")).to_be_visible()
     second = column(page, "To Do").locator("li.card").first
-    second.get_by_role("button", name="Move right").click()
+    move_card(page, second, "Move right")
     expect(column(page, "Review").get_by_text("Over limit")).to_be_visible()
     assert titles(page, "Review") == ["Write it", "Review it"]
 
