@@ -173,6 +173,21 @@ class Project(db.Model):
         return f"<Project {self.title!r}>"
 
 
+class BoardChange(db.Model):
+    """What a board version changed: a card (`task_id`), or its layout (NULL: columns,
+    labels, members … anything a card-by-card update cannot show). The board's polls
+    answer only the cards changed since the version the page has; a short history per
+    project is kept."""
+
+    __tablename__ = "board_changes"
+    __table_args__ = (Index("ix_board_changes_project_version", "project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+
+
 class BoardColumn(db.Model):
     """A named column of a project's board; its category is the `status` of its cards."""
 

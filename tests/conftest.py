@@ -287,3 +287,28 @@ def assert_error(resp: Any, status: int, field: str | None = None, location: str
     if field is not None:
         assert field in body["errors"][location], body
     return body
+
+
+# The page tests of long columns: a board whose columns show three cards.
+LONG_BOARD_PAGE = 3
+
+
+@pytest.fixture
+def long_board(app: Flask, client: FlaskClient, alice: ApiUser) -> dict[str, Any]:
+    """Seven To Do cards (c0 … c6), one in Done; the board shows three a column."""
+    from webutil import web_login
+
+    app.config["BOARD_COLUMN_PAGE"] = LONG_BOARD_PAGE
+    project = alice.create_project("Long")
+    cards = [alice.create_task(project["id"], f"c{i}")["id"] for i in range(7)]
+    done = alice.create_task(project["id"], "finished", status="done")["id"]
+    token = web_login(client, alice.email)
+    columns = alice.get(f"/api/v1/projects/{project['id']}/columns").json
+    return {
+        "id": project["id"],
+        "cards": cards,
+        "done": done,
+        "csrf": token,
+        "todo": columns[0]["id"],
+        "done_column": columns[-1]["id"],
+    }

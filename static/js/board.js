@@ -7,6 +7,8 @@
   var pressing = false;      // a pointer is down on a card: a drag may be starting
   var pendingFocus = null;   // id of the element to focus after the board is re-rendered
   var openedCard = null;     // id of the card whose detail is open
+  var detailChanged = false; // an update changed the card open in the detail
+  var refocusDetail = "";    // id of the detail's element to focus after its refresh
 
   function board() { return document.getElementById("board"); }
   function detail() { return document.getElementById("detail"); }
@@ -84,13 +86,16 @@
     });
   }
 
-  // How many cards each column shows, sent with every request so answers keep the
-  // columns as long as "Show more" made them.
+  // What each column shows — how many cards, and the last one's id, or "*" when it shows
+  // them all — sent with every request: answers keep the columns as long as "Show more"
+  // made them, and an update knows where a changed card goes back.
   function shownHeader() {
     var parts = [];
     document.querySelectorAll("ul.cards[data-column]").forEach(function (list) {
-      var count = list.querySelectorAll(":scope > li.card").length;
-      if (count) parts.push(list.dataset.column + ":" + count);
+      var cards = list.querySelectorAll(":scope > li.card");
+      var whole = !list.parentElement.querySelector("a.show-more");
+      var last = cards.length ? cardId(cards[cards.length - 1]) : "";
+      parts.push(list.dataset.column + ":" + cards.length + ":" + (whole ? "*" : last));
     });
     return parts.join(",");
   }
@@ -113,11 +118,21 @@
     });
   }
 
+  // Only where columns stand side by side: stacked (on a phone), loading a column's next
+  // cards as its end comes into view would push the columns below it out of reach, so
+  // there "Show more" waits to be tapped. And only a link coming up from below.
+  function sideBySide() {
+    var grid = board() && window.getComputedStyle(board()).gridAutoFlow;
+    return !grid || grid.indexOf("column") === 0;
+  }
   var watcher = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
     entries.forEach(function (entry) {
-      if (entry.isIntersecting && !holding()) showMore(entry.target);
+      if (entry.isIntersecting && entry.boundingClientRect.top >= 0 && !holding() &&
+          sideBySide()) {
+        showMore(entry.target);
+      }
     });
-  }, { rootMargin: "200px" }) : null;
+  }, { rootMargin: "0px 0px 200px 0px" }) : null;
 
   function watchMore() {
     if (!watcher) return;
@@ -274,8 +289,8 @@
     var ctx = event.detail.ctx;
     var source = ctx.sourceElement;
     if (board()) {
-      var shown = shownHeader();
-      if (shown) ctx.request.headers["X-Board-Shown"] = shown;
+      ctx.request.headers["X-Board-Shown"] = shownHeader();
+      if (board().dataset.etag) ctx.request.headers["X-Board-Version"] = board().dataset.etag;
     }
     if (source === board() && ctx.request.method === "GET") {
       // A poll: skip it mid-drag or in a background tab; otherwise ask "changed since?".
@@ -292,6 +307,10 @@
     if (ctx.target === board() && response.status === 200) {
       var etag = response.headers.get("ETag");
       if (etag) board().dataset.etag = etag.replace(/^W\//, "").replace(/"/g, "");
+      var changed = response.headers.get("X-Board-Cards");
+      if (changed && openedCard && changed.split(",").indexOf(openedCard) !== -1) {
+        detailChanged = true;
+      }
     }
     var source = ctx.sourceElement;
     if (source.id === "add-task" && response.status === 200) {
@@ -301,29 +320,71 @@
     }
   });
 
+  // After every board update — the columns swapped whole, or only changed cards out of
+  // band (no main swap then) — wire up new lists and put the focus back.
+  function afterBoardUpdate() {
+    initSortables();
+    watchMore();
+    if (pendingFocus) {
+      var target;
+      if (pendingFocus.indexOf("move-open:") === 0) {
+        var id = pendingFocus.slice(10);
+        target = document.querySelector("#card-" + CSS.escape(id) + " a.move-open");
+      } else {
+        target = document.getElementById(pendingFocus);
+      }
+      // The card went past the part of its column shown: the board's heading, not the body.
+      (target || document.getElementById("board-title")).focus();
+      pendingFocus = null;
+    }
+    if (detailChanged) {
+      detailChanged = false;
+      refreshDetail();
+    }
+  }
+
+  // Someone else changed the card open in the detail: show it, unless the person is
+  // typing there (then say so; saving would be refused anyway, with their typing kept).
+  function refreshDetail() {
+    var panel = detail();
+    var inner = panel && panel.querySelector(".detail-inner");
+    if (!inner || !openedCard) return;
+    // The detail already shows this board version (the person's own save): nothing new.
+    var now = parseInt((board().dataset.etag || "").slice(1), 10);
+    if (!(now > parseInt(inner.dataset.board || "0", 10))) return;
+    if (panel.dataset.dirty) {
+      window.Taskboard.showNotice("Someone else changed this card. Save to see it (your changes are kept).");
+      return;
+    }
+    var focused = document.activeElement && panel.contains(document.activeElement)
+      ? document.activeElement.id : "";
+    refocusDetail = focused;
+    window.htmx.ajax("GET", "/tasks/" + openedCard, { source: panel, target: "#detail", swap: "innerHTML" });
+  }
+
+  document.addEventListener("input", function (event) {
+    var panel = detail();
+    if (panel && panel.contains(event.target)) panel.dataset.dirty = "1";
+  });
+
+  document.addEventListener("htmx:finally:request", function (event) {
+    var ctx = event.detail.ctx;
+    if (ctx.target === board()) afterBoardUpdate();
+  });
+
   document.addEventListener("htmx:after:swap", function (event) {
     var ctx = event.detail.ctx;
-    if (ctx.target === board()) {
-      initSortables();
-      watchMore();
-      if (pendingFocus) {
-        var target;
-        if (pendingFocus.indexOf("move-open:") === 0) {
-          var id = pendingFocus.slice(10);
-          target = document.querySelector("#card-" + CSS.escape(id) + " a.move-open");
-        } else {
-          target = document.getElementById(pendingFocus);
-        }
-        // The card went past the part of its column shown: the board's heading, not the body.
-        (target || document.getElementById("board-title")).focus();
-        pendingFocus = null;
-      }
-    }
     if (ctx.target && ctx.target.matches && ctx.target.matches("ul.cards")) {
       watchMore();   // "Show more" brought cards and a new link
     }
     if (ctx.target === detail()) {
       var panel = detail();
+      delete panel.dataset.dirty;
+      if (refocusDetail) {
+        var again = document.getElementById(refocusDetail);
+        refocusDetail = "";
+        if (again) again.focus();
+      }
       var open = panel.querySelector(".detail-inner") !== null;
       layout().classList.toggle("has-detail", open);
       var fromInside = ctx.sourceElement && panel.contains(ctx.sourceElement);

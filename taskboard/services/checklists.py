@@ -51,7 +51,7 @@ def list_items(
 
 
 def _locked_task(task: Task) -> None:
-    lock_project(task.project_id)
+    lock_project(task.project_id, task.id)
     try:
         db.session.refresh(task)
     except InvalidRequestError as exc:  # deleted meanwhile

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 
 from ..errors import Invalid, NotFound, PreconditionFailed
 from ..extensions import db
-from ..models import Project
+from ..models import BoardChange, Project
 
 T = TypeVar("T")
 # "Not given" for the optional arguments of an update, where None means "clear it".
@@ -81,22 +83,46 @@ def clean_text(value: str | None, field: str, label: str, *, min_len: int, max_l
     return value
 
 
-def lock_project(project_id: uuid.UUID) -> None:
+# How many versions of a board's changes are kept: a page more versions behind gets the
+# whole board on its next poll.
+CHANGES_KEPT = 200
+
+
+def lock_project(project_id: uuid.UUID, *cards: uuid.UUID) -> None:
     """Take the project's write lock for this transaction and mark its board changed.
 
     Every writer of a board starts here, so writers of one board go in turn: the UPDATE
     locks the row on PostgreSQL and takes the database's write lock on SQLite (where reads
     before the first write run outside any transaction), so what the writer reads next is
     current until it commits. The bumped `board_version` is the board page's ETag.
+
+    `cards` are the cards this change touches, when it touches nothing else of the board
+    (a card's fields, place, comments or checklist); without them it is a change of the
+    board's layout. Polls of the board answer just those cards (`BoardChange`).
     """
-    result = db.session.execute(
+    version = db.session.execute(
         sql_update(Project)
         .where(Project.id == project_id)
         .values(board_version=Project.board_version + 1)
+        .returning(Project.board_version)
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # deleted meanwhile
+    ).scalar()
+    if version is None:  # deleted meanwhile
         raise NotFound("No such project.")
+    db.session.execute(
+        sql_insert(BoardChange),
+        [
+            {"project_id": project_id, "version": version, "task_id": card}
+            for card in (cards or (None,))
+        ],
+    )
+    if version % 50 == 0:  # now and then, not a statement more on every write
+        db.session.execute(
+            sql_delete(BoardChange).where(
+                BoardChange.project_id == project_id,
+                BoardChange.version <= version - CHANGES_KEPT,
+            )
+        )
 
 
 # Input limits, declared once: the services enforce them, and the API's schemas (and so

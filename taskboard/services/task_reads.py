@@ -19,7 +19,16 @@ from sqlalchemy.orm import joinedload
 from ..database import Prepared, read
 from ..errors import NotFound
 from ..extensions import db
-from ..models import Activity, BoardColumn, Comment, Membership, Project, Task, utcnow
+from ..models import (
+    Activity,
+    BoardChange,
+    BoardColumn,
+    Comment,
+    Membership,
+    Project,
+    Task,
+    utcnow,
+)
 from . import columns, projects
 from .cards import (
     ASSIGNEES,
@@ -43,6 +52,7 @@ MEMBERSHIPS = Membership.__table__
 PROJECTS = Project.__table__
 COMMENTS = Comment.__table__
 COLUMNS = BoardColumn.__table__
+BOARD_CHANGES = BoardChange.__table__
 T = TypeVar("T")
 TASK_NOT_FOUND = "No such task."
 
@@ -412,6 +422,82 @@ def neighbour_position(task: Card, filters: TaskFilter, *, above: bool) -> int |
         select(TASKS.c.position).where(TASKS.c.column_id == task.column_id, side), utcnow()
     )
     return read(query.order_by(nearest).limit(1)).scalar()
+
+
+def changes_since(project_id: uuid.UUID, since: int, current: int) -> set[uuid.UUID] | None:
+    """The cards changed between board versions `since` and `current`; None when that
+    cannot be told card by card (a layout change, or history no longer kept)."""
+    if since >= current:
+        return set()
+    rows = read(
+        select(BOARD_CHANGES.c.task_id, BOARD_CHANGES.c.version).where(
+            BOARD_CHANGES.c.project_id == project_id,
+            BOARD_CHANGES.c.version > since,
+            BOARD_CHANGES.c.version <= current,
+        )
+    ).all()
+    if len({version for _, version in rows}) != current - since:
+        return None  # a version without its record: pruned, or from before the history
+    if any(task_id is None for task_id, _ in rows):
+        return None
+    return {_uuid_of(task_id) for task_id, _ in rows}
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A card as a column shows it: its rank among the column's matching cards, and the
+    matching card after it (None at the column's end)."""
+
+    card: Card
+    rank: int
+    successor: uuid.UUID | None
+
+
+def placed(
+    project_id: uuid.UUID, task_ids: set[uuid.UUID], filters: TaskFilter
+) -> dict[uuid.UUID, Placed]:
+    """Those of the cards that exist on the board and match the filters, placed. Rank and
+    successor cost an index seek each; filtered, the rank counts the matching cards above
+    (the caller has checked the actor's membership)."""
+    if not task_ids:
+        return {}
+    now = utcnow()
+    query = filters.apply(
+        select_cards().where(TASKS.c.project_id == project_id, TASKS.c.id.in_(list(task_ids))),
+        now,
+    )
+    found: dict[uuid.UUID, Placed] = {}
+    for card in build(read(query).all()):
+        same = TASKS.c.column_id == card.column_id
+        after = (
+            filters.apply(select(TASKS.c.id).where(same, TASKS.c.position > card.position), now)
+            .order_by(TASKS.c.position)
+            .limit(1)
+        )
+        successor = read(after).scalar()
+        if filters == TaskFilter():
+            rank = card.position
+        else:
+            above = filters.apply(
+                select(func.count())
+                .select_from(TASKS)
+                .where(same, TASKS.c.position < card.position),
+                now,
+            )
+            rank = read(above).scalar() or 0
+        found[card.id] = Placed(card, rank, _uuid_of(successor) if successor else None)
+    return found
+
+
+def matching_counts(project_id: uuid.UUID, filters: TaskFilter) -> dict[uuid.UUID, int]:
+    """How many cards of each column match the filters (columns with none left out)."""
+    query = filters.apply(
+        select(TASKS.c.column_id, func.count())
+        .where(TASKS.c.project_id == project_id)
+        .group_by(TASKS.c.column_id),
+        utcnow(),
+    )
+    return {_uuid_of(column_id): count for column_id, count in read(query).all()}
 
 
 def _uuid_of(value: Any) -> uuid.UUID:

@@ -57,6 +57,7 @@ from .task_reads import (
     _visible,
     board_state,
     board_windows,
+    changes_since,
     column_window,
     comment_counts,
     get_for_member,
@@ -64,7 +65,9 @@ from .task_reads import (
     list_comments,
     list_for_project,
     list_for_user,
+    matching_counts,
     neighbour_position,
+    placed,
 )
 
 __all__ = [
@@ -75,6 +78,7 @@ __all__ = [
     "add_comment",
     "board_state",
     "board_windows",
+    "changes_since",
     "check_due_date",
     "check_status",
     "column_window",
@@ -89,7 +93,9 @@ __all__ = [
     "list_comments",
     "list_for_project",
     "list_for_user",
+    "matching_counts",
     "neighbour_position",
+    "placed",
     "update",
 ]
 
@@ -112,8 +118,9 @@ def _record(task_id: uuid.UUID, actor: Actor, verb: str, now: datetime, **detail
     )
 
 
-def _lock_board(project_id: uuid.UUID) -> None:
-    lock_project(project_id)
+def _lock_board(project_id: uuid.UUID, task_id: uuid.UUID) -> None:
+    """The board's write lock, for a change of one card (its polls show just that card)."""
+    lock_project(project_id, task_id)
 
 
 def _reload(task: Task) -> None:
@@ -190,11 +197,13 @@ def create(
     due_date = check_due_date(due_date)
     assignees = _members(project_id, assignee_ids)
     chosen_labels = labels.of_project(project_id, label_ids)
-    _lock_board(project_id)
+    task_id = uuid.uuid4()
+    _lock_board(project_id, task_id)
     column = columns.for_task(project_id, column_id, status)
     status = column.category
     now = utcnow()
     task = Task(
+        id=task_id,
         project_id=project_id,
         title=title,
         description=description,
@@ -314,7 +323,7 @@ def update(
     """
     task = _load(actor, task_id)
     # Writers of one board go one at a time, and lock before they write anything.
-    _lock_board(task.project_id)
+    _lock_board(task.project_id, task.id)
     _reload(task)
     check_version(task.version, expected_version)
     change = _Change(task, actor, utcnow())
@@ -443,7 +452,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def delete_task(actor: Actor, task_id: uuid.UUID, *, expected_version: int | None = None) -> None:
     task = _load(actor, task_id)
-    _lock_board(task.project_id)
+    _lock_board(task.project_id, task.id)
     _reload(task)
     check_version(task.version, expected_version)
     for model in (TaskAssignee, TaskLabel, ChecklistItem, Activity, Comment):
@@ -456,7 +465,7 @@ def delete_task(actor: Actor, task_id: uuid.UUID, *, expected_version: int | Non
 def add_comment(actor: Actor, task_id: uuid.UUID, body: str) -> Comment:
     task = _load(actor, task_id)
     body = clean_text(body, "body", "Comment", min_len=1, max_len=COMMENT_MAX)
-    _lock_board(task.project_id)
+    _lock_board(task.project_id, task.id)
     _reload(task)  # not deleted meanwhile
     now = utcnow()
     comment = Comment(task_id=task.id, author_id=actor.id, body=body, created_at=now)
@@ -498,7 +507,7 @@ def edit_comment(actor: Actor, comment_id: uuid.UUID, body: str) -> Comment:
     if comment.author_id != actor.id:
         raise Forbidden("Only its author can edit a comment.")
     body = clean_text(body, "body", "Comment", min_len=1, max_len=COMMENT_MAX)
-    _lock_board(task.project_id)
+    _lock_board(task.project_id, task.id)
     db.session.refresh(comment)
     if body != comment.body:
         now = utcnow()
@@ -513,7 +522,7 @@ def delete_comment(actor: Actor, comment_id: uuid.UUID) -> None:
     comment, task = _load_comment(actor, comment_id)
     if comment.author_id != actor.id and not projects.is_owner(actor.id, task.project_id):
         raise Forbidden("Only its author or the project's owner can delete a comment.")
-    _lock_board(task.project_id)
+    _lock_board(task.project_id, task.id)
     _record(
         task.id,
         actor,

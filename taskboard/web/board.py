@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -28,7 +29,7 @@ from ..models import STATUS_LABELS, Project, utcnow
 from ..services import checklists, columns, labels, projects, tasks
 from ..services.cards import Card
 from ..services.columns import ColumnView
-from ..services.tasks import UNSET, TaskFilter, Window
+from ..services.tasks import UNSET, BoardState, TaskFilter, Window
 from .clock import local, viewer_zone, zone_name
 from .forms import CommentForm, TaskAddForm, TaskForm, show_error
 from .htmx import confirm_page, is_htmx, see_other, trigger, vary
@@ -107,20 +108,27 @@ class BoardFilters:
 SHOW_MAX = 5_000
 
 
-def _shown() -> dict[uuid.UUID, int]:
-    """How many cards of each column the page shows now, where it shows more than the
-    first window: the board's script sends them with every request (`X-Board-Shown`), a
-    page without it in the address (`?show=<column id>:<count>`, from "Show more")."""
+def _windows() -> list[tuple[uuid.UUID, int, str]]:
+    """What the page shows of each column: (column id, cards shown, the last card's id or
+    "*" when it shows the whole column). The board's script sends them with every request
+    (`X-Board-Shown: <column>:<count>:<last>,…`); a page without it, in the address
+    (`?show=<column>:<count>`, from "Show more")."""
     raw = request.headers.get("X-Board-Shown", "")
     values = [part for part in raw.split(",") if part] + request.values.getlist("show")
-    shown: dict[uuid.UUID, int] = {}
+    windows = []
     for value in values[:50]:
-        column, _, count = value.partition(":")
+        column, _, rest = value.partition(":")
+        count, _, last = rest.partition(":")
         try:
-            shown[uuid.UUID(column)] = min(max(int(count), 0), SHOW_MAX)
+            windows.append((uuid.UUID(column), min(max(int(count), 0), SHOW_MAX), last))
         except ValueError:
             abort(400, "Unknown column window.")
-    return shown
+    return windows
+
+
+def _shown() -> dict[uuid.UUID, int]:
+    """How many cards of each column the page shows now."""
+    return {column: count for column, count, _ in _windows()}
 
 
 def _page_size() -> int:
@@ -171,11 +179,7 @@ def _columns(
     )
     # New cards go to the first To Do column, whose section holds the "Add task" form.
     adds_to = next(w.column.id for w in windows if w.column.category == "todo")
-    # The first column of each category keeps the name its elements always had
-    # (`col-todo`, `list-done` …), so links and scripts made for three columns still work.
-    firsts: dict[str, uuid.UUID] = {}
-    for window in windows:
-        firsts.setdefault(window.column.category, window.column.id)
+    keys = _column_keys([window.column for window in windows])
     return [
         _column_dict(
             project.id,
@@ -183,25 +187,21 @@ def _columns(
             window,
             index,
             len(windows),
-            key=str(
-                window.column.category
-                if firsts[window.column.category] == window.column.id
-                else window.column.id
-            ),
+            key=keys[window.column.id],
             adds_here=window.column.id == adds_to,
         )
         for index, window in enumerate(windows)
     ]
 
 
-def _etag(project_id: uuid.UUID, filters: BoardFilters, shown: dict[uuid.UUID, int]) -> str:
-    """Changes whenever the board fragment for this viewer, these filters and these
-    column windows would."""
-    state = tasks.board_state(current_user, project_id)
+def _etag(project_id: uuid.UUID, filters: BoardFilters, state: BoardState | None = None) -> str:
+    """Changes whenever the board for this viewer and these filters does. How much of each
+    column the page shows is not part of it: a page that loaded more cards still shows
+    the board as it is, and an update answers what changed whatever it shows."""
+    state = state or tasks.board_state(current_user, project_id)
     # A 'next 7 days' filter moves with the clock: let it refresh once a minute.
     clock = utcnow().strftime("%Y%m%d%H%M") if filters.due == "week" else ""
-    windows = sorted((str(c), n) for c, n in shown.items() if n > _page_size())
-    key = f"{project_id}|{current_user.id}|{filters}|{clock}|{zone_name()}|{windows}"
+    key = f"{project_id}|{current_user.id}|{filters}|{clock}|{zone_name()}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return f"b{state.version}.o{state.overdue}.s{state.due_soon}.{digest}"
 
@@ -219,7 +219,7 @@ def _board_context(
         "columns": _columns(project, filters, shown),
         "comment_counts": tasks.comment_counts(current_user, project.id),
         "add_form": add_form or TaskAddForm(formdata=None),
-        "etag": _etag(project.id, filters, shown),
+        "etag": _etag(project.id, filters),
     }
 
 
@@ -236,6 +236,120 @@ def _columns_response(
     response.set_etag(context["etag"])
     response.headers["Cache-Control"] = "no-cache, private"
     return vary(response)
+
+
+# An update of more cards than this is the whole board again (a bulk change).
+CHANGES_MAX = 50
+_ETAG = re.compile(r'(?:W/)?"?b(\d+)\.(o\d+\.s\d+\.[0-9a-f]+)"?')
+
+
+def _page_version() -> str:
+    """The ETag of the board the page shows: a poll's If-None-Match, or the header the
+    board's script sends with its writes."""
+    return request.headers.get("X-Board-Version") or request.headers.get("If-None-Match") or ""
+
+
+def _column_keys(board: list[ColumnView]) -> dict[uuid.UUID, str]:
+    """Each column's element key: the first column of each category keeps the name its
+    elements always had (`col-todo`, `list-done` …), the others their id."""
+    firsts: dict[str, uuid.UUID] = {}
+    for column in board:
+        firsts.setdefault(column.category, column.id)
+    return {
+        column.id: column.category if firsts[column.category] == column.id else str(column.id)
+        for column in board
+    }
+
+
+def _changes_response(project_id: uuid.UUID, filters: BoardFilters) -> Response | None:
+    """Only what changed since the version the page shows: each changed card taken out
+    and put back where it now is (htmx out-of-band swaps), and every column's count and
+    "Show more". None when that cannot be told card by card: then the whole board.
+
+    The page shows each column up to its last card there (`X-Board-Shown`), or all of it;
+    a changed card goes back only within that part, before the card now after it."""
+    match = _ETAG.fullmatch(_page_version().strip())
+    if match is None:
+        return None
+    state = tasks.board_state(current_user, project_id)
+    etag = _etag(project_id, filters, state)
+    if etag.split(".", 1)[1] != match.group(2):  # other filters, zone or clock counts
+        return None
+    changed = tasks.changes_since(project_id, int(match.group(1)), state.version)
+    if changed is None or len(changed) > CHANGES_MAX:
+        return None
+    board = columns.list_for_project(current_user, project_id)
+    lasts = {column: last for column, _, last in _windows()}
+    if set(lasts) != {column.id for column in board}:
+        return None  # the page did not say what it shows of every column
+    task_filter = filters.task_filter(utcnow())
+    tails = {uuid.UUID(last) for last in lasts.values() if last not in ("", "*") and _is_uuid(last)}
+    where = tasks.placed(project_id, changed | tails, task_filter)
+    upto: dict[uuid.UUID, int | None] = {}  # the rank of the last card shown; None: all
+    for column in board:
+        last = lasts[column.id]
+        if last == "*":
+            upto[column.id] = None
+            continue
+        tail = where.get(uuid.UUID(last)) if _is_uuid(last) else None
+        if tail is None or tail.card.column_id != column.id or tail.card.id in changed:
+            return None
+        upto[column.id] = tail.rank
+    keys = _column_keys(board)
+    shown = [
+        where[card]
+        for card in changed
+        if card in where
+        and (
+            upto[where[card].card.column_id] is None
+            or where[card].rank < upto[where[card].card.column_id]
+        )
+    ]
+    # Last first within a column: the card each one goes before is then in place.
+    shown.sort(key=lambda placed: -placed.rank)
+    totals = (
+        {column.id: column.task_count for column in board}
+        if not filters.active
+        else tasks.matching_counts(project_id, task_filter)
+    )
+    counts = []
+    for index, column in enumerate(board):
+        total = totals.get(column.id, 0)
+        visible = total if upto[column.id] is None else upto[column.id] + 1
+        window = Window(column, [], total, visible)  # `more`: what is left after it
+        counts.append(
+            _column_dict(
+                project_id, filters, window, index, len(board), keys[column.id], adds_here=False
+            )
+        )
+    body = render_template(
+        "board/_changes.html",
+        project=projects.get_for_member(current_user, project_id, load=False),
+        filters=filters,
+        removed=sorted(changed, key=str),
+        inserts=[(placed, keys[placed.card.column_id]) for placed in shown],
+        columns=counts,
+        comment_counts=tasks.comment_counts(current_user, project_id),
+    )
+    response = make_response(body)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache, private"
+    response.headers["X-Board-Cards"] = ",".join(sorted(str(card) for card in changed))
+    return vary(response)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _board_answer(project_id: uuid.UUID, filters: BoardFilters) -> Response:
+    """A board update for a page (a poll, or after a write from it): what changed since
+    the version it shows when that can be told card by card, else its columns."""
+    return _changes_response(project_id, filters) or _columns_response(project_id, filters)
 
 
 def _board_page(
@@ -257,13 +371,13 @@ def show(project_id: uuid.UUID) -> Response:
     filters = BoardFilters.parse(request.args)
     if not is_htmx():
         return _board_page(project_id, filters)
-    etag = _etag(project_id, filters, _shown())
+    etag = _etag(project_id, filters)
     if request.if_none_match.contains(etag):
         response = make_response("", 304)
         response.set_etag(etag)
         response.headers["Cache-Control"] = "no-cache, private"
         return vary(response)
-    return _columns_response(project_id, filters)
+    return _board_answer(project_id, filters)
 
 
 @bp.get("/projects/<uuid:project_id>/columns/<uuid:column_id>/cards")
@@ -315,7 +429,7 @@ def add_task(project_id: uuid.UUID) -> Response:
             show_error(form, error)
         else:
             if is_htmx():
-                response = _columns_response(project_id, filters)
+                response = _board_answer(project_id, filters)
                 where = columns.get_for_member(current_user, task.column_id).name
                 return trigger(response, "announce", f"Added “{task.title}” to {where}.")
             return see_other(f"/projects/{project_id}{filters.query()}")
@@ -423,7 +537,7 @@ def move(task_id: uuid.UUID) -> Response:
     moved = tasks.update(current_user, task_id, column_id=column_id, position=position)
     filters = BoardFilters.parse(request.form)
     if is_htmx():
-        response = _columns_response(moved.project_id, filters)
+        response = _board_answer(moved.project_id, filters)
         name = columns.get_for_member(current_user, moved.column_id).name
         where = f"{name}, position {moved.position + 1}"
         return trigger(response, "announce", f"Moved “{moved.title}” to {where}.")

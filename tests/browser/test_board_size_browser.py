@@ -83,3 +83,49 @@ def test_a_phone_jumps_between_columns(new_page: Any, server: LiveServer) -> Non
     expect(jump).to_be_visible()
     jump.get_by_role("link", name="Done").click()
     expect(page.get_by_role("heading", name="Done")).to_be_in_viewport()
+    # Stacked columns load more only when asked: the columns below stay where they are.
+    page.wait_for_timeout(500)
+    expect(column(page, "To Do").locator("li.card")).to_have_count(50)
+    expect(page.get_by_role("heading", name="Done")).to_be_in_viewport()
+    column(page, "To Do").get_by_role("link", name="Show more in To Do").click()
+    expect(column(page, "To Do").locator("li.card")).to_have_count(CARDS)
+
+
+def test_another_members_changes_arrive_card_by_card_and_in_the_open_detail(
+    new_page: Any, server: LiveServer
+) -> None:
+    owner = api_user(server, "Ola Owner")
+    other = api_user(server, "Max Member")
+    board = long_project(server, owner)
+    pid = board.rsplit("/", 1)[1]
+    auth = token(server, owner)
+    server.request("POST", f"/api/v1/projects/{pid}/members", {"email": other["email"]}, token=auth)
+    page = new_page()
+    log_in(page, owner["email"])
+    page.goto(board)
+    todo = column(page, "To Do")
+    todo.get_by_role("link", name="Card 03").click()
+    expect(page.locator("#detail").get_by_role("heading", name="Card 03")).to_be_visible()
+    polls: list[Any] = []
+    page.on(
+        "response",
+        lambda r: polls.append(r)
+        if r.request.method == "GET" and r.url.split("?")[0].endswith(pid)
+        else None,
+    )
+    tasks = server.request("GET", f"/api/v1/projects/{pid}/tasks?per_page=100", token=auth).json
+    by_title = {task["title"]: task["id"] for task in tasks}
+    member = token(server, other)
+    server.request("PATCH", f"/api/v1/tasks/{by_title['Card 40']}", {"position": 1}, token=member)
+    server.request(
+        "PATCH", f"/api/v1/tasks/{by_title['Card 03']}", {"title": "Card 03, renamed"}, token=member
+    )
+    expect(todo.locator("li.card").nth(1)).to_contain_text("Card 40", timeout=8000)
+    expect(todo.locator("li.card").nth(4)).to_contain_text("Card 03, renamed")
+    expect(todo.locator("li.card")).to_have_count(50)
+    expect(page.locator("#detail").get_by_role("heading", name="Card 03, renamed")).to_be_visible()
+    first = ["Card 00", "Card 40", "Card 01", "Card 02", "Card 03, renamed"]
+    assert titles(page, "To Do")[:5] == first
+    # Those polls answered the changed cards alone: no columns, a few KB.
+    bodies = [r.body() for r in polls if r.status == 200]
+    assert bodies and all(b"<section" not in b and len(b) < 5_000 for b in bodies), bodies
