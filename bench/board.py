@@ -171,6 +171,7 @@ def drag_row(url: str, pid: str, cards: int = 1000) -> dict:
                 e => window.longTasks.push(e.duration))).observe({type: "longtask"}); }"""
         )
         source = page.locator("ul.cards").first.locator(":scope > li.card").first
+        moved_id = source.get_attribute("id")
         box = source.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 10)
         page.mouse.down()
@@ -182,11 +183,17 @@ def drag_row(url: str, pid: str, cards: int = 1000) -> dict:
             page.mouse.move(box["x"] + box["width"] / 2, 820, steps=2)
         page.mouse.up()
         elapsed = time.perf_counter() - started
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(1500)
         long_tasks = page.evaluate("window.longTasks")
+        landed = page.evaluate(
+            "id => [...document.querySelectorAll('ul.cards')[0].children].findIndex("
+            "li => li.id === id)",
+            moved_id,
+        )
         browser.close()
     return {
         "drag_cards_shown": shown,
+        "drag_landed_at": landed,  # the card's place in the column after the drop
         "drag_s": round(elapsed, 1),
         "drag_long_tasks": len(long_tasks),
         "drag_longest_task_ms": round(max(long_tasks, default=0.0), 1),

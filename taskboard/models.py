@@ -265,6 +265,8 @@ class Task(db.Model):
         Index("ix_tasks_board", "project_id", "status", "position"),
         Index("ix_tasks_column_position", "column_id", "position"),
         Index("ix_tasks_due_date", "due_date"),
+        # The board's next due moments (its ETag): a seek within the project.
+        Index("ix_tasks_project_due_date", "project_id", "due_date"),
         CheckConstraint("status BETWEEN 0 AND 2", name="status_known"),
         CheckConstraint("position >= 0", name="position_not_negative"),
     )

@@ -179,6 +179,7 @@ def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, An
             {"project_id": pid, "user_id": nobody, "now": now, "soon_until": now + day},
         ],
         "task_reads._COMMENT_COUNTS_QUERY": [{"project_id": pid}, {"project_id": nobody}],
+        "task_reads._SHOWN_COMMENT_COUNTS_QUERY": [{"task_ids": ids}, {"task_ids": [nobody]}],
         "task_reads._RANGE_ASSIGNEES_QUERY": [whole_board, second_card_only],
         "task_reads._RANGE_LABELS_QUERY": [whole_board, second_card_only],
         # The first cards of each column: one, all, none (another project).

@@ -97,12 +97,6 @@ def is_overdue(card: Any, now: datetime | None = None) -> bool:
 DUE_SOON = timedelta(hours=24)
 
 
-def due_soon_clause(now: Any, until: Any) -> ColumnElement[bool]:
-    """The rule for "due soon", in SQL: not done, due after `now` and by `until` (24 hours
-    later). `is_due_soon` is the same rule for a card in hand."""
-    return and_(TASKS.c.due_date > now, TASKS.c.due_date <= until, TASKS.c.status != "done")
-
-
 def is_due_soon(card: Any, now: datetime | None = None) -> bool:
     """Due within the next 24 hours and not done (the board marks it "Due soon")."""
     if card.due_date is None or card.status == "done":

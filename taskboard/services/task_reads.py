@@ -8,7 +8,7 @@ reads under the same names.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -37,7 +37,6 @@ from .cards import (
     TASKS,
     Card,
     build,
-    due_soon_clause,
     fetch,
     fetch_one,
     overdue_clause,
@@ -506,30 +505,35 @@ def _uuid_of(value: Any) -> uuid.UUID:
 
 @dataclass(frozen=True)
 class BoardState:
-    """What a board's rendering depends on besides the filters: its version and the clock."""
+    """What a board's rendering depends on besides the filters: its version, and the next
+    moments the clock alone changes it (a card turning overdue, one turning due soon)."""
 
     version: int
-    overdue: int
-    due_soon: int
+    next_overdue: Any
+    next_due_soon: Any
 
 
-# Every open board asks for its state every few seconds.
+def _next_due(after: Any) -> Any:
+    """The soonest due date after `after` of a card not done: one seek on
+    (project_id, due_date)."""
+    return (
+        select(func.min(TASKS.c.due_date))
+        .where(
+            TASKS.c.project_id == PROJECTS.c.id,
+            TASKS.c.due_date > after,
+            TASKS.c.status != "done",
+        )
+        .scalar_subquery()
+    )
+
+
+# Every open board asks for its state every few seconds: a row and two index seeks,
+# whatever the board's size.
 _BOARD_STATE_QUERY = Prepared(
     select(
         PROJECTS.c.board_version,
-        select(func.count())
-        .select_from(TASKS)
-        .where(TASKS.c.project_id == PROJECTS.c.id, overdue_clause(bindparam("now")))
-        .scalar_subquery()
-        .label("overdue"),
-        select(func.count())
-        .select_from(TASKS)
-        .where(
-            TASKS.c.project_id == PROJECTS.c.id,
-            due_soon_clause(bindparam("now"), bindparam("soon_until")),
-        )
-        .scalar_subquery()
-        .label("due_soon"),
+        _next_due(bindparam("now")).label("next_overdue"),
+        _next_due(bindparam("soon_until")).label("next_due_soon"),
     )
     .join(MEMBERSHIPS, MEMBERSHIPS.c.project_id == PROJECTS.c.id)
     .where(PROJECTS.c.id == bindparam("project_id"), MEMBERSHIPS.c.user_id == bindparam("user_id"))
@@ -544,12 +548,17 @@ _COMMENT_COUNTS_QUERY = Prepared(
 )
 
 
-def board_state(actor: Actor, project_id: uuid.UUID) -> BoardState:
-    """The board's version and overdue count in one query; NotFound for a non-member.
+_SHOWN_COMMENT_COUNTS_QUERY = Prepared(
+    select(COMMENTS.c.task_id, func.count().label("comments"))
+    .where(COMMENTS.c.task_id.in_(bindparam("task_ids", expanding=True)))
+    .group_by(COMMENTS.c.task_id)
+)
 
-    Cards turn due soon and overdue with time, not with a write, so the counts are part
-    of the state.
-    """
+
+def board_state(actor: Actor, project_id: uuid.UUID) -> BoardState:
+    """The board's version and the next due moments in one query; NotFound for a
+    non-member. Cards turn due soon and overdue with time, not with a write, so the next
+    moment either happens is part of the state."""
     now = utcnow()
     params = {
         "project_id": project_id,
@@ -560,14 +569,23 @@ def board_state(actor: Actor, project_id: uuid.UUID) -> BoardState:
     row = read(_BOARD_STATE_QUERY, params).first()
     if row is None:
         raise NotFound(projects.PROJECT_NOT_FOUND)
-    return BoardState(version=row.board_version, overdue=row.overdue, due_soon=row.due_soon)
+    return BoardState(row.board_version, row.next_overdue, row.next_due_soon)
 
 
-def comment_counts(actor: Actor, project_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    """How many comments each card of the board has (cards without any are left out)."""
+def comment_counts(
+    actor: Actor, project_id: uuid.UUID, cards: Iterable[Card] | None = None
+) -> dict[uuid.UUID, int]:
+    """How many comments each card of the board has (cards without any are left out);
+    only the given cards' when given (what a page shows of a large board)."""
     projects.get_for_member(actor, project_id, load=False)
-    rows = read(_COMMENT_COUNTS_QUERY, {"project_id": project_id})
-    return {task_id: count for task_id, count in rows}
+    if cards is None:
+        rows = read(_COMMENT_COUNTS_QUERY, {"project_id": project_id})
+        return {task_id: count for task_id, count in rows}
+    ids = [card.id for card in cards]
+    if not ids:
+        return {}
+    rows = read(_SHOWN_COMMENT_COUNTS_QUERY, {"task_ids": ids})
+    return {_uuid_of(task_id): count for task_id, count in rows}
 
 
 def list_for_user(

@@ -203,21 +203,24 @@ def _etag(project_id: uuid.UUID, filters: BoardFilters, state: BoardState | None
     clock = utcnow().strftime("%Y%m%d%H%M") if filters.due == "week" else ""
     key = f"{project_id}|{current_user.id}|{filters}|{clock}|{zone_name()}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return f"b{state.version}.o{state.overdue}.s{state.due_soon}.{digest}"
+    # The next moments the clock changes the board (a card turning overdue or due soon).
+    clock_state = hashlib.sha256(f"{state.next_overdue}|{state.next_due_soon}".encode())
+    return f"b{state.version}.t{clock_state.hexdigest()[:8]}.{digest}"
 
 
 def _board_context(
     project_id: uuid.UUID, filters: BoardFilters, add_form: TaskAddForm | None = None
 ) -> dict[str, Any]:
     project = projects.get_for_member(current_user, project_id)
-    shown = _shown()
+    board = _columns(project, filters, _shown())
+    shown = [card for column in board for card in column["cards"]]
     return {
         "project": project,
         "filters": filters,
         "due_choices": DUE_CHOICES,
         "labels": labels.list_for_project(current_user, project.id).items,
-        "columns": _columns(project, filters, shown),
-        "comment_counts": tasks.comment_counts(current_user, project.id),
+        "columns": board,
+        "comment_counts": tasks.comment_counts(current_user, project.id, shown),
         "add_form": add_form or TaskAddForm(formdata=None),
         "etag": _etag(project.id, filters),
     }
@@ -240,7 +243,7 @@ def _columns_response(
 
 # An update of more cards than this is the whole board again (a bulk change).
 CHANGES_MAX = 50
-_ETAG = re.compile(r'(?:W/)?"?b(\d+)\.(o\d+\.s\d+\.[0-9a-f]+)"?')
+_ETAG = re.compile(r'(?:W/)?"?b(\d+)\.(t[0-9a-f]+\.[0-9a-f]+)"?')
 
 
 def _page_version() -> str:
@@ -261,7 +264,9 @@ def _column_keys(board: list[ColumnView]) -> dict[uuid.UUID, str]:
     }
 
 
-def _changes_response(project_id: uuid.UUID, filters: BoardFilters) -> Response | None:
+def _changes_response(
+    project_id: uuid.UUID, filters: BoardFilters, state: BoardState | None = None
+) -> Response | None:
     """Only what changed since the version the page shows: each changed card taken out
     and put back where it now is (htmx out-of-band swaps), and every column's count and
     "Show more". None when that cannot be told card by card: then the whole board.
@@ -271,7 +276,7 @@ def _changes_response(project_id: uuid.UUID, filters: BoardFilters) -> Response 
     match = _ETAG.fullmatch(_page_version().strip())
     if match is None:
         return None
-    state = tasks.board_state(current_user, project_id)
+    state = state or tasks.board_state(current_user, project_id)
     etag = _etag(project_id, filters, state)
     if etag.split(".", 1)[1] != match.group(2):  # other filters, zone or clock counts
         return None
@@ -329,7 +334,9 @@ def _changes_response(project_id: uuid.UUID, filters: BoardFilters) -> Response 
         removed=sorted(changed, key=str),
         inserts=[(placed, keys[placed.card.column_id]) for placed in shown],
         columns=counts,
-        comment_counts=tasks.comment_counts(current_user, project_id),
+        comment_counts=tasks.comment_counts(
+            current_user, project_id, [placed.card for placed in shown]
+        ),
     )
     response = make_response(body)
     response.set_etag(etag)
@@ -346,10 +353,14 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _board_answer(project_id: uuid.UUID, filters: BoardFilters) -> Response:
+def _board_answer(
+    project_id: uuid.UUID, filters: BoardFilters, state: BoardState | None = None
+) -> Response:
     """A board update for a page (a poll, or after a write from it): what changed since
     the version it shows when that can be told card by card, else its columns."""
-    return _changes_response(project_id, filters) or _columns_response(project_id, filters)
+    return _changes_response(project_id, filters, state) or _columns_response(
+        project_id, filters
+    )
 
 
 def _board_page(
@@ -371,13 +382,14 @@ def show(project_id: uuid.UUID) -> Response:
     filters = BoardFilters.parse(request.args)
     if not is_htmx():
         return _board_page(project_id, filters)
-    etag = _etag(project_id, filters)
+    state = tasks.board_state(current_user, project_id)
+    etag = _etag(project_id, filters, state)
     if request.if_none_match.contains(etag):
         response = make_response("", 304)
         response.set_etag(etag)
         response.headers["Cache-Control"] = "no-cache, private"
         return vary(response)
-    return _board_answer(project_id, filters)
+    return _board_answer(project_id, filters, state)
 
 
 @bp.get("/projects/<uuid:project_id>/columns/<uuid:column_id>/cards")
@@ -410,7 +422,7 @@ def more_cards(project_id: uuid.UUID, column_id: uuid.UUID) -> Response:
         project=project,
         filters=filters,
         column=column,
-        comment_counts=tasks.comment_counts(current_user, project_id),
+        comment_counts=tasks.comment_counts(current_user, project_id, window.cards),
     )
     response = make_response(body)
     response.headers["Cache-Control"] = "no-cache, private"
