@@ -177,3 +177,25 @@ def test_a_board_fragment_costs_a_few_statements_whatever_the_windows(
         assert csrf_from(html)
         counts.append(counter.count)
     assert counts[0] == counts[1] == counts[2] <= 14, counts
+
+
+def test_a_drop_below_the_last_shown_card_lands_right_after_it(
+    client: FlaskClient, long_board: dict, alice: ApiUser
+) -> None:
+    cards = long_board["cards"]
+    headers = {**HX, "X-CSRFToken": long_board["csrf"]}
+    # c0 dropped at the end of the shown part (c0 c1 c2 | c3 …): after c2, not last.
+    client.post(
+        f"/tasks/{cards[0]}/move",
+        data={"column": long_board["todo"], "before": "", "after": cards[2]},
+        headers=headers,
+    )
+    # From another column: "finished" dropped there too, after c0 now.
+    client.post(
+        f"/tasks/{long_board['done']}/move",
+        data={"column": long_board["todo"], "after": cards[0]},
+        headers=headers,
+    )
+    tasks = alice.get(f"/api/v1/projects/{long_board['id']}/tasks").json
+    todo = [t["title"] for t in tasks if t["status"] == "todo"]
+    assert todo == ["c1", "c2", "c0", "finished", "c3", "c4", "c5", "c6"]

@@ -62,7 +62,14 @@
     while (next && !next.matches("li.card")) next = next.nextElementSibling;
     var id = cardId(item);
     pendingFocus = "card-link-" + id;
-    postMove(item, { column: list.dataset.column, before: next ? cardId(next) : "" });
+    var values = { column: list.dataset.column, before: next ? cardId(next) : "" };
+    if (!next && list.parentElement.querySelector("a.show-more")) {
+      // Below the last card shown of a partly shown column: right after that card.
+      var prev = item.previousElementSibling;
+      while (prev && !prev.matches("li.card")) prev = prev.previousElementSibling;
+      if (prev) values.after = cardId(prev);
+    }
+    postMove(item, values);
   }
 
   function cardId(li) { return li.id.slice(5); }   // "card-<uuid>"

@@ -477,9 +477,10 @@ def _column_named(raw: str | None, board: list[ColumnView]) -> ColumnView | None
 def _move_target(task: Card, form: MultiDict) -> tuple[uuid.UUID, int]:
     """Where a move request puts the card: (column id, position) for the service.
 
-    The page sends one of: `direction` (the move buttons: left/right to the next column,
+    The page sends one of: `direction` (the move menu: left/right to the next column,
     up/down past the neighbour shown, top/bottom of the column), `column` + `before` (a
-    drop: the card it now sits above, none for the end), or `column` + `position`.
+    drop: the card it now sits above, none for the end), `column` + `after` (a drop below
+    the last card shown of a partly shown column), or `column` + `position`.
     A `status` instead of a column means the first column of that category.
     """
     board = columns.list_for_project(current_user, task.project_id)
@@ -538,6 +539,13 @@ def _move_target(task: Card, form: MultiDict) -> tuple[uuid.UUID, int]:
     if other is not None and other.column_id == column_id:
         shift = 1 if column_id == task.column_id and task.position < other.position else 0
         return column_id, other.position - shift
+    # Dropped below the last card a partly shown column shows: right after that card,
+    # not past the cards the page has not loaded.
+    after = form.get("after")
+    other = _anchor(after, task) if after else None
+    if other is not None and other.column_id == column_id:
+        shift = 1 if column_id == task.column_id and task.position < other.position else 0
+        return column_id, other.position + 1 - shift
     return column_id, COLUMN_END
 
 
