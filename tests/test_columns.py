@@ -255,3 +255,24 @@ def test_a_board_read_stays_constant_with_labels_and_checklists(alice, board, co
     assert cost() == small
     listed = alice.get(url).json
     assert len(listed) == 13 and all(len(t["labels"]) == 5 for t in listed[1:])
+
+
+def test_moving_a_card_costs_the_same_statements_whatever_the_columns_size(
+    alice, board, count_queries
+):
+    pid = board["pid"]
+    todo, doing = (c["id"] for c in alice.get(f"{API}/projects/{pid}/columns").json[:2])
+
+    def cost(task_id: str, column: str) -> int:
+        with count_queries() as counter:
+            resp = alice.patch(f"{API}/tasks/{task_id}", json={"column_id": column, "position": 0})
+            assert resp.status_code == 200, resp.json
+        return counter.count
+
+    first = alice.create_task(pid, "first")["id"]
+    alice.create_task(pid, "second")
+    small = [cost(first, doing), cost(first, todo)]
+    for i in range(40):
+        alice.create_task(pid, f"filler {i}")
+        alice.create_task(pid, f"doing {i}", column_id=doing)
+    assert [cost(first, doing), cost(first, todo)] == small
