@@ -199,3 +199,27 @@ def test_a_drop_below_the_last_shown_card_lands_right_after_it(
     tasks = alice.get(f"/api/v1/projects/{long_board['id']}/tasks").json
     todo = [t["title"] for t in tasks if t["status"] == "todo"]
     assert todo == ["c1", "c2", "c0", "finished", "c3", "c4", "c5", "c6"]
+
+
+def test_a_card_added_to_a_long_column_goes_on_top_where_the_page_shows_it(
+    client: FlaskClient, long_board: dict, alice: ApiUser
+) -> None:
+    todo = long_board["todo"]
+    headers = {**HX, "X-CSRFToken": long_board["csrf"]}
+    partly = {**headers, "X-Board-Shown": f"{todo}:3:{long_board['cards'][2]}"}
+    resp = client.post(
+        f"/projects/{long_board['id']}/tasks", data={"title": "Fresh"}, headers=partly
+    )
+    assert resp.status_code == 200 and "Fresh" in text(resp)
+    # The whole column shown: at its end, as always.
+    whole = {**headers, "X-Board-Shown": f"{todo}:8:*"}
+    client.post(f"/projects/{long_board['id']}/tasks", data={"title": "Last"}, headers=whole)
+    # Without JavaScript a long column means the top too.
+    client.post(
+        f"/projects/{long_board['id']}/tasks",
+        data={"title": "Plain", "csrf_token": long_board["csrf"]},
+    )
+    tasks = alice.get(f"/api/v1/projects/{long_board['id']}/tasks").json
+    titles = [t["title"] for t in tasks if t["status"] == "todo"]
+    assert titles[:2] == ["Plain", "Fresh"] and titles[-1] == "Last"
+    assert [t["position"] for t in tasks if t["status"] == "todo"] == list(range(len(titles)))

@@ -186,9 +186,10 @@ def create(
     assignee_ids: Iterable[uuid.UUID] = (),
     label_ids: Iterable[uuid.UUID] = (),
     due_date: datetime | None = None,
+    at_top: bool = False,
 ) -> Card:
-    """Create a card at the end of its column: `column_id`, else the first column of
-    `status`'s category (To Do's without either)."""
+    """Create a card at the end of its column (`at_top`: at its top): `column_id`, else
+    the first column of `status`'s category (To Do's without either)."""
     projects.get_for_member(actor, project_id, load=False)
     title = check_title(title)
     description = check_description(description)
@@ -201,6 +202,8 @@ def create(
     _lock_board(project_id, task_id)
     column = columns.for_task(project_id, column_id, status)
     status = column.category
+    if at_top:
+        _shift(column.id, 0, None, +1)
     now = utcnow()
     task = Task(
         id=task_id,
@@ -209,7 +212,7 @@ def create(
         description=description,
         column_id=column.id,
         status=status,
-        position=columns.column_size(column.id),
+        position=0 if at_top else columns.column_size(column.id),
         due_date=due_date,
         created_by_id=actor.id,
         created_at=now,

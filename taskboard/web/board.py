@@ -429,6 +429,17 @@ def more_cards(project_id: uuid.UUID, column_id: uuid.UUID) -> Response:
     return vary(response)
 
 
+def _adds_out_of_sight(project_id: uuid.UUID) -> bool:
+    """Whether a card added at the end of To Do would land past what the page shows of
+    it (a long column): then it goes on top, under the form, where the person sees it."""
+    board = columns.list_for_project(current_user, project_id)
+    first = next(column for column in board if column.category == "todo")
+    windows = {column: (count, last) for column, count, last in _windows()}
+    if first.id in windows:
+        return windows[first.id][1] not in ("*", "")
+    return first.task_count >= _page_size()
+
+
 @bp.post("/projects/<uuid:project_id>/tasks")
 @login_required
 def add_task(project_id: uuid.UUID) -> Response:
@@ -436,7 +447,12 @@ def add_task(project_id: uuid.UUID) -> Response:
     form = TaskAddForm()
     if form.validate_on_submit():
         try:
-            task = tasks.create(current_user, project_id, title=form.title.data or "")
+            task = tasks.create(
+                current_user,
+                project_id,
+                title=form.title.data or "",
+                at_top=_adds_out_of_sight(project_id),
+            )
         except Invalid as error:
             show_error(form, error)
         else:
