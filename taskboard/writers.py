@@ -89,8 +89,7 @@ def install(engine: Engine, timeout: float) -> FairLock:
     Only session and pool events: a listener on the engine's statements would make
     SQLAlchemy (and `database.Prepared`) take their slower, instrumented path on every
     read."""
-    lock = _LOCKS[engine] = FairLock()
-    lock.timeout = timeout
+    lock = _LOCKS[engine] = FairLock(timeout)
 
     def checked_in(_dbapi_connection: Any, record: Any) -> None:
         # A session gives its connection back right after COMMIT or ROLLBACK: the turn

@@ -36,6 +36,7 @@ from .cards import (
     TASK_LABELS,
     TASKS,
     Card,
+    _uuid,
     build,
     fetch,
     fetch_one,
@@ -379,7 +380,7 @@ def board_windows(
         ).all()
         totals = {column.id: 0 for column in board}
         for row in rows:
-            totals[_uuid_of(row.column_id)] = row.matching
+            totals[_uuid(row.column_id)] = row.matching
         cards = build(rows)
     for card in cards:
         if card.column_id in by_column and len(by_column[card.column_id]) < limits[card.column_id]:
@@ -439,7 +440,7 @@ def changes_since(project_id: uuid.UUID, since: int, current: int) -> set[uuid.U
         return None  # a version without its record: pruned, or from before the history
     if any(task_id is None for task_id, _ in rows):
         return None
-    return {_uuid_of(task_id) for task_id, _ in rows}
+    return {_uuid(task_id) for task_id, _ in rows}
 
 
 @dataclass(frozen=True)
@@ -484,7 +485,7 @@ def placed(
                 now,
             )
             rank = read(above).scalar() or 0
-        found[card.id] = Placed(card, rank, _uuid_of(successor) if successor else None)
+        found[card.id] = Placed(card, rank, _uuid(successor) if successor else None)
     return found
 
 
@@ -496,11 +497,7 @@ def matching_counts(project_id: uuid.UUID, filters: TaskFilter) -> dict[uuid.UUI
         .group_by(TASKS.c.column_id),
         utcnow(),
     )
-    return {_uuid_of(column_id): count for column_id, count in read(query).all()}
-
-
-def _uuid_of(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    return {_uuid(column_id): count for column_id, count in read(query).all()}
 
 
 @dataclass(frozen=True)
@@ -585,7 +582,7 @@ def comment_counts(
     if not ids:
         return {}
     rows = read(_SHOWN_COMMENT_COUNTS_QUERY, {"task_ids": ids})
-    return {_uuid_of(task_id): count for task_id, count in rows}
+    return {_uuid(task_id): count for task_id, count in rows}
 
 
 def list_for_user(

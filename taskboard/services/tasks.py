@@ -52,6 +52,7 @@ from .notifications import Outbox
 from .task_reads import (
     TASK_NOT_FOUND,
     BoardState,
+    Placed,
     TaskFilter,
     Window,
     _visible,
@@ -73,6 +74,7 @@ from .task_reads import (
 __all__ = [
     "UNSET",
     "BoardState",
+    "Placed",
     "TaskFilter",
     "Window",
     "add_comment",

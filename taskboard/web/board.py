@@ -301,17 +301,15 @@ def _changes_response(
             return None
         upto[column.id] = tail.rank
     keys = _column_keys(board)
-    shown = [
-        where[card]
-        for card in changed
-        if card in where
-        and (
-            upto[where[card].card.column_id] is None
-            or where[card].rank < upto[where[card].card.column_id]
-        )
-    ]
+    def on_page(placed: tasks.Placed) -> bool:
+        last = upto[placed.card.column_id]
+        return last is None or placed.rank < last
+
     # Last first within a column: the card each one goes before is then in place.
-    shown.sort(key=lambda placed: -placed.rank)
+    shown = sorted(
+        (where[card] for card in changed if card in where and on_page(where[card])),
+        key=lambda placed: -placed.rank,
+    )
     totals = (
         {column.id: column.task_count for column in board}
         if not filters.active
@@ -550,18 +548,13 @@ def _move_target(task: Card, form: MultiDict) -> tuple[uuid.UUID, int]:
             return column_id, int(form["position"])
         except ValueError:
             abort(400, "The position must be a whole number.")
-    before = form.get("before")
-    other = _anchor(before, task) if before else None
-    if other is not None and other.column_id == column_id:
-        shift = 1 if column_id == task.column_id and task.position < other.position else 0
-        return column_id, other.position - shift
-    # Dropped below the last card a partly shown column shows: right after that card,
-    # not past the cards the page has not loaded.
-    after = form.get("after")
-    other = _anchor(after, task) if after else None
-    if other is not None and other.column_id == column_id:
-        shift = 1 if column_id == task.column_id and task.position < other.position else 0
-        return column_id, other.position + 1 - shift
+    # Dropped above a card (`before`), or below the last card a partly shown column
+    # shows (`after`): right after that card, not past the cards the page has not loaded.
+    for name, offset in (("before", 0), ("after", 1)):
+        other = _anchor(form[name], task) if form.get(name) else None
+        if other is not None and other.column_id == column_id:
+            shift = 1 if column_id == task.column_id and task.position < other.position else 0
+            return column_id, other.position + offset - shift
     return column_id, COLUMN_END
 
 
