@@ -397,6 +397,40 @@ class PersonalToken(db.Model):
 NOTIFICATION_STATUSES: tuple[str, ...] = ("pending", "sending", "sent", "failed", "skipped")
 
 
+class Invitation(db.Model):
+    """An owner's invitation of an address to a project; its link is signed, never stored.
+
+    Pending until it is accepted, revoked or past `expires_at`; the row stays afterwards,
+    so an old link can say which of those happened."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_project_email", "project_id", "email"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    invited_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    invited_by: Mapped[User] = relationship(foreign_keys=[invited_by_id])
+    project: Mapped[Project] = relationship()
+
+    def state(self, now: datetime) -> str:
+        """pending, accepted, revoked or expired."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "pending" if self.expires_at > now else "expired"
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.email} to {self.project_id}>"
+
+
 class Notification(db.Model):
     """The outbox: one mail to one recipient, written in the transaction of its cause.
 

@@ -89,6 +89,12 @@ def test_every_response_of_an_api_walk_matches_marshmallow(app, compared, alice,
     assert alice.get(f"{API}/projects/{project['id']}").status_code == 200
     assert alice.get(f"{API}/projects").status_code == 200
     assert alice.get(f"{API}/projects/{project['id']}/members").status_code == 200
+    invited = alice.post(
+        f"{API}/projects/{project['id']}/invitations", json={"email": "new@example.com"}
+    )
+    assert invited.status_code == 201
+    assert alice.get(f"{API}/projects/{project['id']}/invitations").status_code == 200
+    assert alice.post(f"{API}/invitations/{invited.json['id']}/resend").status_code == 200
     due = datetime(2030, 5, 6, 7, 8, 9, 123456, tzinfo=timezone(timedelta(hours=5))).isoformat()
     task = alice.create_task(
         project["id"], "Ship <it>", assignee_ids=[alice.id, bob.id], due_date=due

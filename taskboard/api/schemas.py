@@ -200,7 +200,18 @@ class MemberAddSchema(Schema):
     email = text(c.EMAIL_MAX, required=True, metadata={"format": "email"})
 
 
+class InvitationSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    email = fields.String(dump_only=True)
+    invited_by = fields.Nested(UserSchema, dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    expires_at = fields.DateTime(
+        dump_only=True, metadata={"description": "The link stops working then; resend renews it."}
+    )
+
+
 # Tasks -----------------------------------------------------------------------------
+
 
 class DueDate(fields.AwareDateTime):
     """A date-time with an offset, in the years the services take (`check_moment`); the

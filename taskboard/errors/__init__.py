@@ -35,6 +35,13 @@ class Invalid(DomainError):
     default_message = "Invalid input."
 
 
+class Gone(DomainError):
+    """Something that existed and no longer does, e.g. a used or revoked invitation link."""
+
+    status = 410
+    default_message = "This is no longer available."
+
+
 class PreconditionFailed(DomainError):
     """The client's copy is stale: someone changed the thing since it was read."""
 

@@ -2,4 +2,4 @@
 
 # Every kind of mail is registered by the module that raises it; importing them with the
 # package makes every kind known wherever the outbox is delivered, whatever else ran.
-from . import account_links, projects, tasks  # noqa: F401
+from . import account_links, invitations, projects, tasks  # noqa: F401

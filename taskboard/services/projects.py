@@ -16,6 +16,7 @@ from ..models import (
     BoardColumn,
     ChecklistItem,
     Comment,
+    Invitation,
     Label,
     Membership,
     Project,
@@ -109,7 +110,7 @@ def update(
     expected_version: int | None = None,
 ) -> Project:
     """Rename or describe a project (owner only); a stale `expected_version` is refused."""
-    project = _locked(get_for_owner(actor, project_id), expected_version)
+    project = locked(get_for_owner(actor, project_id), expected_version)
     changed = False
     if title is not None:
         project.title = check_title(title)
@@ -124,7 +125,7 @@ def update(
     return project
 
 
-def _locked(project: Project, expected_version: int | None) -> Project:
+def locked(project: Project, expected_version: int | None = None) -> Project:
     """The project, its row locked for this transaction and its version checked."""
     lock_project(project.id)
     try:
@@ -139,11 +140,12 @@ def delete_project(
     actor: Actor, project_id: uuid.UUID, *, expected_version: int | None = None
 ) -> None:
     """Delete the project with its tasks, comments and history."""
-    project = _locked(get_for_owner(actor, project_id), expected_version)
+    project = locked(get_for_owner(actor, project_id), expected_version)
     task_ids = select(Task.id).where(Task.project_id == project.id)
     # Explicit deletes so SQLite without foreign-key cascades behaves like PostgreSQL.
     for model in (TaskAssignee, TaskLabel, ChecklistItem, Activity, Comment):
         db.session.execute(delete(model).where(model.task_id.in_(task_ids)))
+    db.session.execute(delete(Invitation).where(Invitation.project_id == project.id))
     db.session.execute(delete(Task).where(Task.project_id == project.id))
     db.session.execute(delete(Label).where(Label.project_id == project.id))
     db.session.execute(delete(BoardColumn).where(BoardColumn.project_id == project.id))
@@ -169,7 +171,7 @@ def list_members(
 
 
 def add_member(actor: Actor, project_id: uuid.UUID, email: str) -> User:
-    project = _locked(get_for_owner(actor, project_id), None)
+    project = locked(get_for_owner(actor, project_id), None)
     user = accounts.find_by_email(email)
     if user is None or not user.is_active:
         raise Invalid("No user with this email.", field="email")
@@ -190,7 +192,7 @@ def add_member(actor: Actor, project_id: uuid.UUID, email: str) -> User:
 
 def remove_member(actor: Actor, project_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """Remove a member and unassign them from the project's tasks (recorded per task)."""
-    project = _locked(get_for_owner(actor, project_id), None)
+    project = locked(get_for_owner(actor, project_id), None)
     membership = db.session.get(Membership, (project.id, user_id))
     if membership is None:
         raise NotFound("This user is not a member of the project.")

@@ -59,6 +59,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.tests["overdue"] = is_overdue
     app.jinja_env.tests["due_soon"] = is_due_soon
 
-    from . import recovery  # pages reached from mailed links; the reset has its own limits
+    # Pages reached from mailed links, with their own limits (the reset's, sign-in's).
+    from . import invitations, recovery
 
     app.register_blueprint(recovery.bp)
+    app.register_blueprint(invitations.bp)

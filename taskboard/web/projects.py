@@ -8,8 +8,9 @@ from typing import Any
 from flask import Blueprint, Response, flash, make_response, render_template, request
 from flask_login import current_user, login_required
 
-from ..errors import DomainError
-from ..services import projects
+from ..errors import DomainError, Forbidden, NotFound
+from ..models import User, utcnow
+from ..services import invitations, projects
 from .forms import MemberForm, ProjectForm, show_error
 from .htmx import confirm_page, see_other
 
@@ -53,6 +54,8 @@ def _settings_page(
             project=project,
             form=form,
             member_form=member_form or MemberForm(formdata=None),
+            invitations=invitations.list_open(current_user, project_id).items,
+            now_utc=utcnow(),
         ),
         status,
     )
@@ -89,18 +92,62 @@ def rename(project_id: uuid.UUID) -> Response:
 @bp.post("/projects/<uuid:project_id>/members")
 @login_required
 def add_member(project_id: uuid.UUID) -> Response:
+    """Add the account with this address, or invite the address if it has none."""
     member_form = MemberForm()
     if member_form.validate_on_submit():
         try:
-            user = projects.add_member(current_user, project_id, member_form.email.data or "")
+            added = invitations.invite(current_user, project_id, member_form.email.data or "")
+        except (NotFound, Forbidden):
+            raise
         except DomainError as error:
-            if error.field is None:
-                raise
             show_error(member_form, error)
         else:
-            flash(f"{user.name} is now a member.", "success")
+            if isinstance(added, User):
+                flash(f"{added.name} is now a member.", "success")
+            else:
+                flash(
+                    f"Invitation sent to {added.email}. The link in it works for 7 days.",
+                    "success",
+                )
             return see_other(f"/projects/{project_id}/settings")
     return _settings_page(project_id, member_form=member_form, status=422)
+
+
+@bp.post("/projects/<uuid:project_id>/invitations/<uuid:invitation_id>/resend")
+@login_required
+def resend_invitation(project_id: uuid.UUID, invitation_id: uuid.UUID) -> Response:
+    try:
+        invitation = invitations.resend(current_user, invitation_id)
+    except (NotFound, Forbidden):
+        raise
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"Invitation sent to {invitation.email} again.", "success")
+    return see_other(f"/projects/{project_id}/settings")
+
+
+@bp.post("/projects/<uuid:project_id>/invitations/<uuid:invitation_id>/revoke")
+@login_required
+def revoke_invitation(project_id: uuid.UUID, invitation_id: uuid.UUID) -> Response:
+    project = projects.get_for_owner(current_user, project_id)
+    invitation = next(
+        (i for i in invitations.list_open(current_user, project_id).items if i.id == invitation_id),
+        None,
+    )
+    if invitation is None:
+        raise NotFound(invitations.NOT_FOUND)
+    if request.form.get("confirm") != "yes":
+        return confirm_page(
+            question=f"Withdraw the invitation of {invitation.email}?",
+            consequence="The link in their mail stops working. You can invite them again later.",
+            action=f"/projects/{project.id}/invitations/{invitation.id}/revoke",
+            button="Revoke invitation",
+            cancel=f"/projects/{project.id}/settings",
+        )
+    invitations.revoke(current_user, invitation_id)
+    flash(f"Invitation of {invitation.email} revoked.", "success")
+    return see_other(f"/projects/{project_id}/settings")
 
 
 @bp.post("/projects/<uuid:project_id>/members/<uuid:user_id>/remove")
