@@ -20,7 +20,15 @@ from mailsink import MailSink, mail_sink
 from playwright.sync_api import expect
 from servers import BIN, ROOT, LiveServer, app_env, live_server
 
-from .browserutil import PASSWORD, api_user, axe_violations, log_in, scrolls_sideways
+from .browserutil import (
+    PASSWORD,
+    api_user,
+    axe_violations,
+    create_project,
+    log_in,
+    scrolls_sideways,
+    unique_email,
+)
 
 BASE_URL = "http://board.test"
 NEW_PASSWORD = "browser-secret-2"
@@ -239,3 +247,50 @@ def test_email_change_confirmed_from_the_mailed_link(
     page.get_by_role("button", name="Confirm email").click()
     page.wait_for_url("**/account")
     expect(page.get_by_text(f"Signed in as {new_address}")).to_be_visible()
+
+
+INVITE_LINK = re.compile(re.escape(BASE_URL) + r"/invitations/[A-Za-z0-9_.-]+")
+
+
+def test_an_invitation_by_mail_signs_up_and_joins(
+    page: Any, new_page: Any, server: LiveServer, sink: MailSink
+) -> None:
+    """The owner invites an address with no account; the mailed link signs up and joins."""
+    owner = api_user(server, "Iris Inviter")
+    newcomer = unique_email("nina")
+    log_in(page, owner["email"])
+    board_path = create_project(page, "Invited board")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Email").fill(newcomer)
+    page.get_by_role("button", name="Add member").click()
+    expect(page.get_by_text(f"Invitation sent to {newcomer}.")).to_be_visible()
+    expect(page.get_by_role("button", name=f"Revoke the invitation of {newcomer}")).to_be_visible()
+
+    message = wait_for_mail_to(sink, server, newcomer)
+    assert message["Subject"] == "[Taskboard] Iris Inviter invited you to “Invited board”"
+    link = INVITE_LINK.search(message.get_body(("plain",)).get_content())
+    assert link and link.group(0) in message.get_body(("html",)).get_content()
+    path = urlsplit(link.group(0)).path
+
+    guest = new_page()
+    guest.goto(path)
+    expect(guest.get_by_role("heading", name="Join “Invited board”")).to_be_visible()
+    assert axe_violations(guest) == []
+    signup = guest.get_by_role("region", name="New to Taskboard? Create your account")
+    expect(signup.get_by_label("Email")).to_have_value(newcomer)
+    signup.get_by_label("Name").fill("Nina Newcomer")
+    signup.get_by_label("Password", exact=True).fill(PASSWORD)
+    signup.get_by_label("Confirm password").fill(PASSWORD)
+    signup.get_by_role("button", name="Create account and join").click()
+    guest.wait_for_url("**" + board_path)
+    expect(guest.get_by_text("You joined the project “Invited board”.")).to_be_visible()
+
+    # The owner's page lists the newcomer as a member, the invitation gone.
+    page.reload()
+    expect(page.get_by_text("Nina Newcomer")).to_be_visible()
+    expect(page.get_by_role("button", name=f"Revoke the invitation of {newcomer}")).to_have_count(0)
+    # Used once, the link says so.
+    later = new_page()
+    later.goto(path)
+    expect(later.get_by_text("This invitation was already used.")).to_be_visible()
+    later.console.take()  # the page's 410, logged by the browser as a failed load
