@@ -28,9 +28,10 @@ STATUSES = ("todo", "in_progress", "done")
 USER_COLUMNS = "u.id, u.email, u.name"
 TASK_COLUMNS = (
     "t.id, t.project_id, t.title, t.description, t.status, t.position, t.due_date, "
-    "t.created_at, t.updated_at, t.column_id, t.checklist_done, t.checklist_total"
+    "t.created_at, t.updated_at, t.column_id, t.checklist_done, t.checklist_total, "
+    "t.attachment_count"
 )
-CREATOR = slice(12, 15)  # the creator's columns after the task's
+CREATOR = slice(13, 16)  # the creator's columns after the task's
 LIST_PATH = re.compile(r"^/api/v1/projects/([0-9a-fA-F-]{32,36})/tasks$")
 ITEM_PATH = re.compile(r"^/api/v1/tasks/([0-9a-fA-F-]{32,36})$")
 
@@ -142,6 +143,7 @@ def serialize(db: Database, rows: list[tuple]) -> list[dict[str, Any]]:
             "assignees": assignees[row[0]],
             "labels": labels[row[0]],
             "checklist": {"done": row[10], "total": row[11]},
+            "attachment_count": row[12],
             "due_date": db.to_time(row[6]),
             "created_by": _user(db, row[CREATOR]),
             "created_at": db.to_time(row[7]),

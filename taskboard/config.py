@@ -46,11 +46,33 @@ def env_positive_int(name: str, default: int) -> int:
     return value
 
 
+def env_nonnegative_int(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, not {value}")
+    return value
+
+
 def env_str(name: str, default: str | None = None) -> str | None:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     return raw.strip()
+
+
+def check_storage(raw: str | None, instance_path: Path) -> str:
+    """Where attachments go: `s3://bucket[/prefix]`, or a folder (default
+    `instance/attachments`; a relative path is taken from the instance folder)."""
+    if not raw:
+        return str(instance_path / "attachments")
+    if raw.startswith("s3://"):
+        bucket = raw[len("s3://") :].partition("/")[0]
+        if not bucket:
+            raise ConfigError(f"ATTACHMENT_STORAGE names no bucket: {raw!r} (s3://bucket/prefix)")
+        return raw
+    if "://" in raw:
+        raise ConfigError(f"ATTACHMENT_STORAGE must be s3://bucket/prefix or a folder, not {raw!r}")
+    return str(instance_path / raw)
 
 
 def normalise_database_url(url: str) -> str:
@@ -159,6 +181,7 @@ def load(instance_path: Path) -> dict[str, Any]:
             f"SESSION_IDLE_DAYS ({idle_days}) cannot be more than SESSION_MAX_DAYS ({max_days})"
         )
     mail_server = env_str("MAIL_SERVER")
+    storage = check_storage(env_str("ATTACHMENT_STORAGE"), instance_path)
     settings: dict[str, Any] = {
         "TASKBOARD_ENV": env,
         "PRODUCTION": production,
@@ -190,6 +213,11 @@ def load(instance_path: Path) -> dict[str, Any]:
         "NOTIFY_LEASE_SECONDS": env_positive_int("NOTIFY_LEASE_SECONDS", 300),
         "NOTIFY_KEEP_DAYS": env_positive_int("NOTIFY_KEEP_DAYS", 90),
         "BOARD_COLUMN_PAGE": env_positive_int("BOARD_COLUMN_PAGE", 50),
+        "ATTACHMENT_STORAGE": storage,
+        "ATTACHMENT_MAX_BYTES": env_positive_int("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024),
+        "ATTACHMENT_PROJECT_MAX_BYTES": env_nonnegative_int("ATTACHMENT_PROJECT_MAX_BYTES", 0),
+        "S3_ENDPOINT_URL": env_str("S3_ENDPOINT_URL"),
+        "AWS_REGION": env_str("AWS_REGION") or env_str("AWS_DEFAULT_REGION") or "us-east-1",
         "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
         "TASKBOARD_RATE_AUTH": env_str("TASKBOARD_RATE_AUTH", "10/minute"),
         "TASKBOARD_RATE_API": env_str("TASKBOARD_RATE_API", "600/minute"),

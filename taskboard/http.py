@@ -7,9 +7,11 @@ import logging
 import re
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from inspect import iscoroutinefunction
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from flask import Flask, Request, Response, current_app, g, request, session
@@ -31,7 +33,7 @@ DOCS_CSP = (
     "worker-src 'self' blob:; base-uri 'self'; frame-ancestors 'none'; object-src 'none'"
 )
 # Secrets travel in some paths (reset and confirmation links); never write them to a log.
-_SECRET_PATH = re.compile(r"^(/(?:reset-password|confirm-email)/)[^/]+")
+_SECRET_PATH = re.compile(r"^(/(?:reset-password|confirm-email|invitations)/)[^/]+")
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -316,11 +318,56 @@ def _trust_proxies(app: Flask) -> None:
         )
 
 
+# An upload's body may be as large as an attachment, plus its form's few other fields;
+# every other body stays within MAX_CONTENT_LENGTH. Decided before anything reads the body
+# (the CSRF check reads the form), so a larger one is answered 413 unread.
+_UPLOAD_PATH = re.compile(r"^/(?:api/v1/)?tasks/[^/]+/attachments$")
+UPLOAD_FORM_SLACK = 64 * 1024
+
+
+def _upload_limit() -> None:
+    if request.method == "POST" and _UPLOAD_PATH.match(request.path):
+        request.max_content_length = current_app.config["ATTACHMENT_MAX_BYTES"] + UPLOAD_FORM_SLACK
+
+
 def init_app(app: Flask) -> None:
     app.json = JSONProvider(app)
+    app.before_request(_upload_limit)
     app.session_interface = SessionInterface()
     _configure_logging(app)
     _trust_proxies(app)
     app.before_request(_start_timer)
     app.after_request(_finish)
     app.after_request(_compress)  # Flask runs these last-registered first: this, then _finish
+
+
+# Downloads ----------------------------------------------------------------------------
+
+# Nothing in a download may run: no scripts, no plugins, no frames, even when opened
+# directly; `sandbox` makes an HTML or SVG file that a browser renders anyway inert.
+DOWNLOAD_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """RFC 6266: an ASCII `filename` for old clients, the name itself in `filename*`
+    (RFC 8187, UTF-8, percent-encoded); neither can end the header or name a folder."""
+    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\/' else "_" for ch in fallback)
+    fallback = fallback.strip() or "file"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def file_response(found: Any) -> Response:
+    """An attachment's bytes (an `attachments.Download`), streamed from the storage, with
+    headers that keep it inert: nosniff, a CSP that runs nothing, inline only for images."""
+    attachment = found.attachment
+    response = Response(found.chunks, mimetype=attachment.content_type, direct_passthrough=True)
+    response.content_length = attachment.size
+    response.headers["Content-Disposition"] = content_disposition(
+        "inline" if found.inline else "attachment", attachment.filename
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    response.headers["Cache-Control"] = "private, max-age=0, must-revalidate"
+    response.set_etag(str(attachment.id))
+    return response

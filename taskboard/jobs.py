@@ -11,9 +11,10 @@ import uuid
 from collections import Counter
 
 from .queue import Every, huey, job_context
-from .services import accounts, delivery, notifications
+from .services import accounts, attachments, delivery, notifications
 
 log = logging.getLogger("taskboard.jobs")
+
 
 @huey.task()
 def deliver_notifications(ids: list[str]) -> dict[str, int]:
@@ -72,3 +73,23 @@ def purge_login_sessions() -> int:
     if deleted:
         log.info("deleted %d old login session(s)", deleted)
     return deleted
+
+
+@huey.task()
+def remove_blobs(ids: list[str] | None = None) -> dict[str, int]:
+    """Remove the stored files of deleted attachments (these removals, or every due one)."""
+    with job_context():
+        removed, failed = attachments.remove_due(
+            [uuid.UUID(key) for key in ids] if ids is not None else None
+        )
+    return {"removed": removed, "failed": failed}
+
+
+@huey.periodic_task(Every("NOTIFY_SWEEP_SECONDS"))
+def sweep_blob_removals() -> int:
+    """Remove the files whose removal was not queued or failed before."""
+    with job_context():
+        removed, failed = attachments.remove_due()
+    if removed or failed:
+        log.info("file removals: %d done, %d to retry", removed, failed)
+    return removed

@@ -284,6 +284,8 @@ class Task(db.Model):
     # front shows them, and reading them costs no query.
     checklist_total: Mapped[int] = mapped_column(default=0, server_default="0")
     checklist_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Kept with the card by every upload and deletion, like the checklist's counts.
+    attachment_count: Mapped[int] = mapped_column(default=0, server_default="0")
     due_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -395,6 +397,47 @@ class PersonalToken(db.Model):
 
 
 NOTIFICATION_STATUSES: tuple[str, ...] = ("pending", "sending", "sent", "failed", "skipped")
+
+
+class Attachment(db.Model):
+    """A file on a card: its metadata here, its bytes in the storage under `storage_key`."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        Index("ix_attachments_task_created", "task_id", "created_at"),
+        Index("ix_attachments_project", "project_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    # The project's too, so its quota is one sum and its deletion one statement.
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    storage_key: Mapped[str] = mapped_column(String(300))
+    uploaded_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    uploaded_by: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Attachment {self.filename!r} {self.size}>"
+
+
+class BlobRemoval(db.Model):
+    """A stored file to delete, written in the transaction that dropped its attachment
+    (or its task or project); a job removes it and the row, retrying until it can."""
+
+    __tablename__ = "blob_removals"
+    __table_args__ = (Index("ix_blob_removals_due", "next_attempt_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    storage_key: Mapped[str] = mapped_column(String(300))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Invitation(db.Model):

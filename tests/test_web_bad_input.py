@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from webutil import HX, csrf, text, web_login
 
 from taskboard.extensions import db
-from taskboard.models import User, utcnow
-from taskboard.services import account_links
+from taskboard.models import Invitation, User, utcnow
+from taskboard.services import account_links, invitations
 
 LONG = "x" * 300
 NUL = "a\x00b"
@@ -47,7 +47,7 @@ BAD_FIELDS: dict[str, list[dict[str, str]]] = {
     "/projects/<uuid:project_id>/settings": [{"title": ""}, {"title": LONG}],
     "/projects/<uuid:project_id>/members": [
         {"email": ""},
-        {"email": "nobody@example.com"},
+        {"email": "nobody@example"},
         {"email": "bob@example.com"},
         {"email": NUL},
     ],
@@ -123,6 +123,20 @@ BAD_FIELDS: dict[str, list[dict[str, str]]] = {
         {"name": "script", "scope": "read", "expires_in_days": "soon"},
     ],
     "/account/tokens/<uuid:token_id>/revoke": [],
+    "/projects/<uuid:project_id>/invitations/<uuid:invitation_id>/resend": [],
+    "/projects/<uuid:project_id>/invitations/<uuid:invitation_id>/revoke": [],
+    "/invitations/<invite_token>": [],
+    "/invitations/<invite_token>/register": [
+        {"email": "not-an-email", "name": "N", "password": PASSWORD, "confirm": PASSWORD},
+        {"email": "new@example.com", "name": "", "password": PASSWORD, "confirm": PASSWORD},
+        {"email": "new@example.com", "name": "N", "password": "short", "confirm": "short"},
+        {"email": "new@example.com", "name": "N", "password": PASSWORD, "confirm": "other one"},
+        {"email": "alice@example.com", "name": "N", "password": PASSWORD, "confirm": PASSWORD},
+    ],
+    "/invitations/<invite_token>/login": [
+        {"email": "", "password": ""},
+        {"email": "alice@example.com", "password": "x"},
+    ],
 }
 # Free-text fields a person types (passwords are never shown again; choices are not typed).
 TYPED = {"title", "description", "body", "name", "email", "due_date"}
@@ -152,12 +166,19 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
     )
     item = alice.post(f"/api/v1/tasks/{task['id']}/checklist", json={"text": "Check"})
     assert column.status_code == label.status_code == item.status_code == 201
+    invitation = alice.post(
+        f"/api/v1/projects/{project['id']}/invitations", json={"email": "invited@example.com"}
+    )
+    assert invitation.status_code == 201
     token = web_login(client, alice.email)
     with client.application.app_context():
         user = db.session.get(User, uuid.UUID(alice.id))
         reset = account_links.make_token(account_links.RESET_SALT, user, utcnow())
         confirm = account_links.make_token(
             account_links.EMAIL_SALT, user, utcnow(), e="alice.new@example.com"
+        )
+        invite = invitations.make_token(
+            db.session.get(Invitation, uuid.UUID(invitation.json["id"]))
         )
     return {
         "ids": {
@@ -171,6 +192,8 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
             "item_id": item.json["id"],
             "reset_token": reset,
             "email_token": confirm,
+            "invite_token": invite,
+            "invitation_id": invitation.json["id"],
         },
         "csrf": token,
         "project": project["id"],

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from ..models import LABEL_COLORS, SCOPES, STATUSES
@@ -328,6 +329,7 @@ class TaskSchema(Schema):
     assignees = fields.List(fields.Nested(UserSchema), dump_only=True)
     labels = fields.List(fields.Nested(LabelSchema), dump_only=True)
     checklist = fields.Nested(ChecklistCountSchema, dump_only=True)
+    attachment_count = fields.Integer(dump_only=True)
     due_date = fields.DateTime(dump_only=True, allow_none=True)
     created_by = fields.Nested(UserSchema, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -456,3 +458,25 @@ class HealthSchema(Schema):
     status = fields.String()
     database = fields.String()
     queue = fields.String()
+
+
+# Attachments ------------------------------------------------------------------------
+
+
+class AttachmentSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    task_id = fields.UUID(dump_only=True)
+    filename = fields.String(
+        dump_only=True,
+        metadata={"description": "As uploaded, less folder parts and control characters."},
+    )
+    content_type = fields.String(
+        dump_only=True, metadata={"description": "Sniffed from the bytes, not the client's."}
+    )
+    size = fields.Integer(dump_only=True, metadata={"description": "In bytes."})
+    uploaded_by = fields.Nested(UserSchema, dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class AttachmentUploadSchema(Schema):
+    file = Upload(required=True, metadata={"description": "The file (multipart field `file`)."})

@@ -42,6 +42,13 @@ class Gone(DomainError):
     default_message = "This is no longer available."
 
 
+class TooLarge(DomainError):
+    """A body or a file over its limit (an attachment, a project's quota)."""
+
+    status = 413
+    default_message = "This is too large."
+
+
 class PreconditionFailed(DomainError):
     """The client's copy is stale: someone changed the thing since it was read."""
 

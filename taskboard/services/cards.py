@@ -73,6 +73,7 @@ class Card:
     version: int
     created_by: Person
     checklist: Checklist
+    attachment_count: int = 0
     assignees: list[Person] = field(default_factory=list)
     labels: list[Tag] = field(default_factory=list)
 
@@ -135,6 +136,7 @@ _CARD_COLUMNS = (
     TASKS.c.version,
     TASKS.c.checklist_done,
     TASKS.c.checklist_total,
+    TASKS.c.attachment_count,
     _raw(USERS.c.id, "creator_id"),
     USERS.c.email.label("creator_email"),
     USERS.c.name.label("creator_name"),
@@ -239,6 +241,7 @@ def _card(row: Any, assignees: list[Person], tags: list[Tag]) -> Card:
         version=row.version,
         created_by=Person(_uuid(row.creator_id), row.creator_email, row.creator_name),
         checklist=Checklist(row.checklist_done, row.checklist_total),
+        attachment_count=row.attachment_count,
         assignees=assignees,
         labels=tags,
     )

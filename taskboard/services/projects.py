@@ -26,7 +26,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import accounts
+from . import accounts, attachments
 from .common import Actor, Page, check_description, check_title, check_version, lock_project
 from .notifications import Outbox
 
@@ -142,6 +142,7 @@ def delete_project(
     """Delete the project with its tasks, comments and history."""
     project = locked(get_for_owner(actor, project_id), expected_version)
     task_ids = select(Task.id).where(Task.project_id == project.id)
+    files = attachments.discard_files(task_ids)
     # Explicit deletes so SQLite without foreign-key cascades behaves like PostgreSQL.
     for model in (TaskAssignee, TaskLabel, ChecklistItem, Activity, Comment):
         db.session.execute(delete(model).where(model.task_id.in_(task_ids)))
@@ -152,6 +153,8 @@ def delete_project(
     db.session.execute(delete(Membership).where(Membership.project_id == project.id))
     db.session.delete(project)
     db.session.commit()
+    if files:
+        attachments.queue_removals()
 
 
 def list_members(

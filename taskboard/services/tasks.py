@@ -35,7 +35,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import columns, labels, projects
+from . import attachments, columns, labels, projects
 from .cards import Card
 from .common import (
     COMMENT_MAX,
@@ -460,11 +460,14 @@ def delete_task(actor: Actor, task_id: uuid.UUID, *, expected_version: int | Non
     _lock_board(task.project_id, task.id)
     _reload(task)
     check_version(task.version, expected_version)
+    files = attachments.discard_files(select(Task.id).where(Task.id == task.id))
     for model in (TaskAssignee, TaskLabel, ChecklistItem, Activity, Comment):
         db.session.execute(delete(model).where(model.task_id == task.id))
     db.session.execute(delete(Task).where(Task.id == task.id))
     _shift(task.column_id, task.position + 1, None, -1)
     db.session.commit()
+    if files:
+        attachments.queue_removals()
 
 
 def add_comment(actor: Actor, task_id: uuid.UUID, body: str) -> Comment:

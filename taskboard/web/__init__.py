@@ -9,6 +9,7 @@ from flask_login import login_url
 
 from ..extensions import login_manager
 from ..limits import limit_per_caller
+from ..services.attachments import human_size
 from ..services.cards import is_due_soon, is_overdue
 from .clock import date_time, due_text, short_date
 from .htmx import is_htmx
@@ -44,9 +45,9 @@ def _vary_on_htmx(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from . import account, auth, board, columns, projects
+    from . import account, attachments, auth, board, columns, projects
 
-    for module in (auth, projects, board, columns, account):
+    for module in (auth, projects, board, columns, attachments, account):
         app.register_blueprint(module.bp)
         if module is not auth:  # sign-in pages have their own limits
             limit_per_caller(module.bp)
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["short_date"] = short_date
     app.jinja_env.filters["date_time"] = date_time
     app.jinja_env.filters["due_text"] = due_text
+    app.jinja_env.filters["file_size"] = human_size
     app.jinja_env.tests["overdue"] = is_overdue
     app.jinja_env.tests["due_soon"] = is_due_soon
 

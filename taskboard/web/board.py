@@ -26,7 +26,7 @@ from wtforms import SelectChoice
 
 from ..errors import Forbidden, Invalid, NotFound, PreconditionFailed
 from ..models import STATUS_LABELS, Project, utcnow
-from ..services import checklists, columns, labels, projects, tasks
+from ..services import attachments, checklists, columns, labels, projects, tasks
 from ..services.cards import Card
 from ..services.columns import ColumnView
 from ..services.tasks import UNSET, BoardState, TaskFilter, Window
@@ -648,6 +648,7 @@ def _detail_context(
     saved: bool = False,
     editing: dict[str, Any] | None = None,
     item_error: dict[str, Any] | None = None,
+    attachment_error: str | None = None,
 ) -> dict[str, Any]:
     task = tasks.get_for_member(current_user, task_id)
     project = projects.get_for_member(current_user, task.project_id)
@@ -662,6 +663,9 @@ def _detail_context(
         "activity": tasks.list_activity(current_user, task.id).items,
         "checklist": checklists.list_items(current_user, task.id).items,
         "item_error": item_error,
+        "attachments": attachments.list_for_task(current_user, task.id).items,
+        "attachment_error": attachment_error,
+        "attachment_max": current_app.config["ATTACHMENT_MAX_BYTES"],
         "statuses": STATUS_LABELS,
         "saved": saved,
         # A comment being edited whose text was refused: its id, the text, the error.
@@ -669,7 +673,7 @@ def _detail_context(
     }
 
 
-def _detail_response(task_id: uuid.UUID, status: int = 200, **kw: Any) -> Response:
+def detail_response(task_id: uuid.UUID, status: int = 200, **kw: Any) -> Response:
     detail = _detail_context(task_id, **kw)
     if is_htmx():
         return vary(make_response(render_template("board/_detail.html", **detail), status))
@@ -680,7 +684,7 @@ def _detail_response(task_id: uuid.UUID, status: int = 200, **kw: Any) -> Respon
 @bp.get("/tasks/<uuid:task_id>")
 @login_required
 def detail(task_id: uuid.UUID) -> Response:
-    return _detail_response(task_id, editing=_comment_to_edit(request.args.get("edit_comment")))
+    return detail_response(task_id, editing=_comment_to_edit(request.args.get("edit_comment")))
 
 
 def _comment_to_edit(raw: str | None) -> dict[str, Any] | None:
@@ -802,15 +806,15 @@ def save(task_id: uuid.UUID) -> Response:
                 "kept below: check the card and save again to replace theirs."
             )
             form.version.data = str(current.version)  # a second Save is a deliberate choice
-            return _detail_response(task_id, status=409, form=form)
+            return detail_response(task_id, status=409, form=form)
         else:
             if is_htmx():
-                response = _detail_response(task_id, saved=True)
+                response = detail_response(task_id, saved=True)
                 trigger(response, BOARD_CHANGED)
                 return trigger(response, "announce", f"Saved “{updated.title}”.")
             flash("Task saved.", "success")
             return see_other(f"/tasks/{task_id}")
-    return _detail_response(task_id, status=422, form=form)
+    return detail_response(task_id, status=422, form=form)
 
 
 @bp.post("/tasks/<uuid:task_id>/comments")
@@ -824,11 +828,11 @@ def comment(task_id: uuid.UUID) -> Response:
             show_error(comment_form, error)
         else:
             if is_htmx():
-                response = _detail_response(task_id)
+                response = detail_response(task_id)
                 trigger(response, BOARD_CHANGED)
                 return trigger(response, "announce", "Comment added.")
             return see_other(f"/tasks/{task_id}#comments")
-    return _detail_response(task_id, status=422, comment_form=comment_form)
+    return detail_response(task_id, status=422, comment_form=comment_form)
 
 
 @bp.post("/comments/<uuid:comment_id>")
@@ -843,13 +847,13 @@ def edit_comment(comment_id: uuid.UUID) -> Response:
         except (Invalid, Forbidden) as error:
             editing = {"id": comment_id, "body": typed, "error": error.message}
             status = 403 if isinstance(error, Forbidden) else 422
-            return _detail_response(comment.task_id, status=status, editing=editing)
+            return detail_response(comment.task_id, status=status, editing=editing)
         if is_htmx():
-            response = _detail_response(comment.task_id)
+            response = detail_response(comment.task_id)
             trigger(response, BOARD_CHANGED)
             return trigger(response, "announce", "Comment saved.")
         return see_other(f"/tasks/{comment.task_id}#comment-{comment_id}")
-    return _detail_response(comment.task_id, status=422)
+    return detail_response(comment.task_id, status=422)
 
 
 @bp.post("/comments/<uuid:comment_id>/delete")
@@ -867,7 +871,7 @@ def delete_comment(comment_id: uuid.UUID) -> Response:
         )
     tasks.delete_comment(current_user, comment_id)
     if is_htmx():
-        response = _detail_response(task_id)
+        response = detail_response(task_id)
         trigger(response, BOARD_CHANGED)
         return trigger(response, "announce", "Comment deleted.")
     flash("Comment deleted.", "success")
@@ -902,7 +906,7 @@ def delete(task_id: uuid.UUID) -> Response:
 
 def _after_item_change(task_id: uuid.UUID, message: str, anchor: str) -> Response:
     if is_htmx():
-        response = _detail_response(task_id)
+        response = detail_response(task_id)
         trigger(response, BOARD_CHANGED)
         return trigger(response, "announce", message)
     return see_other(f"/tasks/{task_id}#{anchor}")
@@ -915,7 +919,7 @@ def add_item(task_id: uuid.UUID) -> Response:
     try:
         item = checklists.add_item(current_user, task_id, text=text)
     except Invalid as error:
-        return _detail_response(
+        return detail_response(
             task_id, status=422, item_error={"text": text, "message": error.message}
         )
     return _after_item_change(task_id, f"Added “{item.text}” to the checklist.", "checklist-new")

@@ -47,6 +47,7 @@ def _page(
         invitation=invitation,
         signup=signup,
         login=login or LoginForm(formdata=None),
+        posted=signup.errors or (login is not None),
     )
     return _private(make_response(page, status))
 
@@ -65,26 +66,26 @@ def _joined(token: str, user: User, *, welcome: str = "") -> Response:
     return see_other(f"/projects/{project.id}")
 
 
-@bp.get("/invitations/<token>")
-def show(token: str) -> Response:
+@bp.get("/invitations/<invite_token>")
+def show(invite_token: str) -> Response:
     try:
-        invitation = invitations.check_token(token)
+        invitation = invitations.check_token(invite_token)
     except (NotFound, Gone) as error:
         return _gone(error)
-    return _page(token, invitation)
+    return _page(invite_token, invitation)
 
 
-@bp.post("/invitations/<token>")
+@bp.post("/invitations/<invite_token>")
 @login_required
-def join(token: str) -> Response:
-    return _joined(token, current_user)
+def join(invite_token: str) -> Response:
+    return _joined(invite_token, current_user)
 
 
-@bp.post("/invitations/<token>/register")
+@bp.post("/invitations/<invite_token>/register")
 @auth_limited
-def register(token: str) -> Any:
+def register(invite_token: str) -> Any:
     try:
-        invitation = invitations.check_token(token)
+        invitation = invitations.check_token(invite_token)
     except (NotFound, Gone) as error:
         return _gone(error)
     form = RegisterForm()
@@ -97,15 +98,15 @@ def register(token: str) -> Any:
             show_error(form, error)
         else:
             start_session(user)
-            return _joined(token, user, welcome=f"Welcome to Taskboard, {user.name}! ")
-    return _page(token, invitation, signup=form, status=422)
+            return _joined(invite_token, user, welcome=f"Welcome to Taskboard, {user.name}! ")
+    return _page(invite_token, invitation, signup=form, status=422)
 
 
-@bp.post("/invitations/<token>/login")
+@bp.post("/invitations/<invite_token>/login")
 @auth_limited(per_account=False)  # per account: the password budget (limits.PasswordGuard)
-def login(token: str) -> Any:
+def login(invite_token: str) -> Any:
     try:
-        invitation = invitations.check_token(token)
+        invitation = invitations.check_token(invite_token)
     except (NotFound, Gone) as error:
         return _gone(error)
     form = LoginForm()
@@ -118,5 +119,5 @@ def login(token: str) -> Any:
             status = error.status
         else:
             start_session(user)
-            return _joined(token, user)
-    return _page(token, invitation, login=form, status=status)
+            return _joined(invite_token, user)
+    return _page(invite_token, invitation, login=form, status=status)
