@@ -123,6 +123,7 @@ def app(database_url: str, db_backend: str, tmp_path: Any) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "HUEY_SQLITE_PATH": str(tmp_path / "huey.db"),
             "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "ATTACHMENT_STORAGE": str(tmp_path / "attachments"),
         }
     )
     # No app context stays pushed during the test: each request gets its own session,
