@@ -28,7 +28,7 @@ COPY migrations ./migrations
 
 # A user without a login shell or a password owns nothing but the instance folder.
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin taskboard \
-    && mkdir -p /app/instance/outbox \
+    && mkdir -p /app/instance/outbox /app/instance/attachments \
     && chown -R taskboard:taskboard /app/instance
 USER taskboard
 
@@ -37,4 +37,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=4)"]
 
 # $PORT is read when the container starts; exec makes waitress PID 1, so it gets the signals.
-CMD ["sh", "-c", "exec waitress-serve --listen \"0.0.0.0:${PORT}\" wsgi:app"]
+CMD ["sh", "-c", "exec waitress-serve --listen \"0.0.0.0:${PORT}\" --max-request-body-size=$(( ${ATTACHMENT_MAX_BYTES:-26214400} * 2 + 1048576 )) wsgi:app"]

@@ -24,7 +24,10 @@ trap stop EXIT
 
 .venv/bin/flask worker &
 worker_pid=$!
-.venv/bin/waitress-serve --listen "$HOST:$PORT" wsgi:app &
+# waitress refuses bodies far past the largest upload before it buffers them; the app
+# answers anything over ATTACHMENT_MAX_BYTES with its own 413.
+max_body=$(( ${ATTACHMENT_MAX_BYTES:-26214400} * 2 + 1048576 ))
+.venv/bin/waitress-serve --listen "$HOST:$PORT" --max-request-body-size="$max_body" wsgi:app &
 web_pid=$!
 echo "Taskboard is at http://$HOST:$PORT/  (API docs: http://$HOST:$PORT/api/docs/)"
 echo "Web server pid $web_pid, worker pid $worker_pid. Ctrl-C stops both."

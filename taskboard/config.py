@@ -217,7 +217,7 @@ def load(instance_path: Path) -> dict[str, Any]:
         "ATTACHMENT_MAX_BYTES": env_positive_int("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024),
         "ATTACHMENT_PROJECT_MAX_BYTES": env_nonnegative_int("ATTACHMENT_PROJECT_MAX_BYTES", 0),
         "S3_ENDPOINT_URL": env_str("S3_ENDPOINT_URL"),
-        "AWS_REGION": env_str("AWS_REGION") or env_str("AWS_DEFAULT_REGION") or "us-east-1",
+        "AWS_REGION": env_str("AWS_REGION", "us-east-1"),
         "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
         "TASKBOARD_RATE_AUTH": env_str("TASKBOARD_RATE_AUTH", "10/minute"),
         "TASKBOARD_RATE_API": env_str("TASKBOARD_RATE_API", "600/minute"),

@@ -42,3 +42,20 @@ def test_dockerfile_runs_waitress_as_a_non_root_user() -> None:
     assert "waitress-serve" in cmd and "0.0.0.0:${PORT}" in cmd and "wsgi:app" in cmd
     for path in ("taskboard", "templates", "static", "migrations", "wsgi.py"):
         assert re.search(rf"^COPY {re.escape(path)} ", text, re.M), path
+
+
+def test_attachments_are_shared_by_the_web_servers_and_workers() -> None:
+    """One host: a volume every web replica and worker mounts; several: the optional S3."""
+    data = compose()
+    services = data["services"]
+    for name in ("web", "worker"):
+        assert "attachments:/app/instance/attachments" in services[name]["volumes"]
+        env = services[name]["environment"]
+        for setting in ("ATTACHMENT_STORAGE", "S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID"):
+            assert setting in env
+    assert services["s3"]["profiles"] == ["s3"]  # optional
+    assert "attachments" in data["volumes"]
+    nginx = data["configs"]["nginx"]["content"]
+    assert "client_max_body_size 30m;" in nginx  # 25 MiB files get through the proxy
+    cmd = re.findall(r"^CMD (.+)$", (ROOT / "Dockerfile").read_text(), re.M)[-1]
+    assert "--max-request-body-size=" in cmd
