@@ -93,9 +93,13 @@ class FolderStorage:
         )
 
 
+PART_BYTES = 5 * 1024 * 1024  # S3's smallest part
+
+
 class S3Storage:
-    """Objects in a bucket, under a prefix. Uploads go in parts of 8 MiB, two at a time,
-    so a large file costs a bounded amount of memory."""
+    """Objects in a bucket, under a prefix. Uploads go in parts of 5 MiB, one at a time
+    (`bench/upload.py`: two 8 MiB parts at a time cost the web process 28 MB more), so a
+    large file costs a bounded amount of memory."""
 
     def __init__(self, bucket: str, prefix: str, client: Any) -> None:
         self.bucket = bucket
@@ -110,9 +114,10 @@ class S3Storage:
         from boto3.s3.transfer import TransferConfig
 
         config = TransferConfig(
-            multipart_threshold=8 * 1024 * 1024,
-            multipart_chunksize=8 * 1024 * 1024,
-            max_concurrency=2,
+            multipart_threshold=PART_BYTES,
+            multipart_chunksize=PART_BYTES,
+            max_concurrency=1,
+            use_threads=False,
         )
         self._ensure_bucket()
         self.client.upload_fileobj(source, self.bucket, self._key(key), Config=config)

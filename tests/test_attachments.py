@@ -6,6 +6,7 @@ After every test the storage holds exactly the files the database knows: no orph
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -160,6 +161,18 @@ def test_upload_list_download_and_delete(
         )
     assert verbs.count("attachment_added") == 2 and verbs.count("attachment_removed") == 1
     assert len(store.keys()) == 1
+
+
+def test_a_file_of_many_megabytes_comes_back_byte_for_byte(
+    app: Flask, store: Any, alice: ApiUser, card: dict[str, str]
+) -> None:
+    """Larger than every buffer on the way (the sniffed head, S3's multipart parts)."""
+    content = os.urandom(9 * 1024 * 1024 + 12345)
+    made = upload(alice, card["task"], content, "big.bin")
+    assert made.status_code == 201 and made.json["size"] == len(content)
+    got = alice.get(f"{API}/attachments/{made.json['id']}/download")
+    assert got.headers["Content-Length"] == str(len(content))
+    assert got.data == content
 
 
 def test_the_type_comes_from_the_bytes_and_only_images_show_inline(

@@ -78,7 +78,8 @@ def sniff(head: bytes) -> str:
 
 class _Counted:
     """A reader that passes the head it was given, then the rest of the source, counting
-    the bytes and stopping with TooLarge past the limit."""
+    the bytes and stopping with TooLarge past the limit. `read(n)` returns n bytes until
+    the end, as file readers do (boto3 takes a short read for the end of the file)."""
 
     def __init__(self, head: bytes, source: BinaryIO, limit: int) -> None:
         self.head = head
@@ -86,17 +87,29 @@ class _Counted:
         self.limit = limit
         self.size = 0
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            parts = []
+            while block := self.read(1024 * 1024):
+                parts.append(block)
+            return b"".join(parts)
+        parts = []
+        wanted = size
         if self.head:
-            block, self.head = self.head, b""
-            if size is not None and 0 <= size < len(block):
-                block, self.head = block[:size], block[size:]
-        else:
-            block = self.source.read(size if size is not None and size >= 0 else 1024 * 1024)
-        self.size += len(block)
+            parts.append(self.head[:wanted])
+            self.head = self.head[wanted:]
+            wanted -= len(parts[0])
+        while wanted > 0:
+            block = self.source.read(wanted)
+            if not block:
+                break
+            parts.append(block)
+            wanted -= len(block)
+        data = b"".join(parts)
+        self.size += len(data)
         if self.size > self.limit:
             raise TooLarge(too_large_message(self.limit))
-        return block
+        return data
 
 
 def too_large_message(limit: int) -> str:
