@@ -6,6 +6,7 @@ a live server."""
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import subprocess
 import sys
@@ -105,3 +106,19 @@ def test_a_generated_client_shapes_a_board_and_makes_a_card(tmp_path: Path) -> N
             body=m.ColumnCreate(name="review", category=m.ColumnCreateCategory("todo")),
         )
         assert refused.status_code == 409
+        # Files: a multipart upload and a binary download, as the document describes them.
+        types = importlib.import_module("taskboard_api_client.types")
+        attach = endpoint("attachments", "post_task_attachments")
+        fetch = endpoint("attachments", "get_attachment_download")
+        content = b"%PDF-1.7\n" + os.urandom(4096)
+        made = attach.sync(
+            client=authed,
+            task_id=card.id,
+            body=m.AttachmentUpload(
+                file=types.File(payload=io.BytesIO(content), file_name="a.pdf")
+            ),
+        )
+        assert made.filename == "a.pdf" and made.content_type == "application/pdf"
+        got = fetch.sync_detailed(client=authed, attachment_id=made.id)
+        assert got.status_code == 200 and got.content == content
+        assert one_task.sync(client=authed, task_id=card.id).attachment_count == 1

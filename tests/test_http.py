@@ -124,3 +124,39 @@ def test_log_has_no_tokens(server: LiveServer, tmp_path: Path) -> None:
     token = login(server, "quiet@example.com")
     server.request("GET", "/api/v1/users/me", token=token)
     assert token not in server.log()
+
+
+def _multipart(name: str, content: bytes) -> tuple[bytes, str]:
+    boundary = "----http" + "x" * 16
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: text/html\r\n\r\n"
+    ).encode()
+    return head + content + f"\r\n--{boundary}--\r\n".encode(), boundary
+
+
+def test_attachments_over_http(server: LiveServer) -> None:
+    """A hostile file goes up and comes down inert; one over 25 MiB is a JSON 413."""
+    token = login(server, "files@example.com")
+    project = server.request("POST", "/api/v1/projects", {"title": "F"}, token=token).json
+    task = server.request(
+        "POST", f"/api/v1/projects/{project['id']}/tasks", {"title": "T"}, token=token
+    ).json
+    url = f"/api/v1/tasks/{task['id']}/attachments"
+    body, boundary = _multipart("..%2F..%2Fevil%0A.html", b"<script>alert(1)</script>")
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    made = server.request("POST", url, token=token, data=body, headers=headers)
+    assert made.status == 201, made.body
+    assert "/" not in made.json["filename"] and "\n" not in made.json["filename"]
+    assert made.json["content_type"] == "text/plain"
+    got = server.request("GET", f"/api/v1/attachments/{made.json['id']}/download", token=token)
+    assert got.status == 200 and got.body == b"<script>alert(1)</script>"
+    assert got.headers["Content-Disposition"].startswith("attachment;")
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in got.headers["Content-Security-Policy"]
+    big, boundary = _multipart("big.bin", b"\0" * (26 * 1024 * 1024))
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    refused = server.request("POST", url, token=token, data=big, headers=headers)
+    assert refused.status == 413 and refused.json["code"] == 413
+    listed = server.request("GET", url, token=token).json
+    assert [a["id"] for a in listed] == [made.json["id"]]
