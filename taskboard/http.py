@@ -326,7 +326,11 @@ UPLOAD_FORM_SLACK = 64 * 1024
 
 
 def _upload_limit() -> None:
-    if request.method == "POST" and _UPLOAD_PATH.match(request.path):
+    if (
+        request.method == "POST"
+        and request.mimetype == "multipart/form-data"
+        and _UPLOAD_PATH.match(request.path)
+    ):
         request.max_content_length = current_app.config["ATTACHMENT_MAX_BYTES"] + UPLOAD_FORM_SLACK
 
 

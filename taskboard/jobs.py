@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 
 from .queue import Every, huey, job_context
-from .services import accounts, attachments, delivery, notifications
+from .services import accounts, attachments, delivery, notifications, webhooks
 
 log = logging.getLogger("taskboard.jobs")
 
@@ -93,3 +93,21 @@ def sweep_blob_removals() -> int:
     if removed or failed:
         log.info("file removals: %d done, %d to retry", removed, failed)
     return removed
+
+
+@huey.task()
+def deliver_webhooks(ids: list[str]) -> dict[str, int]:
+    """Send these webhook deliveries (those still due; the others were handled already)."""
+    with job_context():
+        outcomes = Counter(webhooks.deliver(uuid.UUID(key)) for key in ids)
+    return dict(outcomes)
+
+
+@huey.periodic_task(Every("NOTIFY_SWEEP_SECONDS"))
+def sweep_webhooks() -> dict[str, int]:
+    """Send the webhook deliveries that are due: retries, and what the queue did not carry."""
+    with job_context():
+        outcomes = webhooks.sweep()
+    if outcomes:
+        log.info("webhook sweep: %s", outcomes)
+    return outcomes

@@ -121,6 +121,10 @@ class User(UserMixin, db.Model):
     notifications: Mapped[bool] = mapped_column(default=True)
     # Bumped whenever every session of the user must end (password reset, deactivation).
     session_version: Mapped[int] = mapped_column(default=0)
+    # The calendar feed's link is signed with this number; None: no feed. A new feed
+    # takes the next number, so every earlier link stops working.
+    calendar_version: Mapped[int | None] = mapped_column()
+    calendar_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # The login session a request was made in (not a column): set at login and when a
@@ -161,6 +165,10 @@ class Project(db.Model):
     # Bumped in the transaction of every change to the board's cards or comments: the
     # board page's ETag, so polling an unchanged board costs one small query.
     board_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The read-only link is signed with `share_version`; None: no link. Turned on again,
+    # it takes the next number (`share_seq`), so a link turned off stays dead.
+    share_version: Mapped[int | None] = mapped_column()
+    share_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     members: Mapped[list[User]] = relationship(
@@ -437,6 +445,56 @@ class BlobRemoval(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Webhook(db.Model):
+    """A project owner's endpoint for events; its secret signs every delivery's body."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (Index("ix_webhooks_project", "project_id"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Deliveries given up in a row; past WEBHOOK_DISABLE_AFTER the webhook is switched off.
+    failures: Mapped[int] = mapped_column(default=0)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """One event for one webhook: its exact body, written in the change's transaction,
+    sent by a worker (claimed pending → sending like the mail outbox), kept with its
+    outcome; the id is the `X-Taskboard-Delivery` header, the same on every retry."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at"),
+        CheckConstraint(
+            "state IN ('pending', 'sending', 'delivered', 'failed', 'cancelled')",
+            name="state_known",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    webhook_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[int | None] = mapped_column()
+    duration_ms: Mapped[int | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -64,6 +64,7 @@ def test_create_task_full_shape(alice, bob, project):
         "assignees",
         "labels",
         "checklist",
+        "attachment_count",
         "due_date",
         "created_by",
         "created_at",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -103,6 +104,14 @@ def test_every_response_of_an_api_walk_matches_marshmallow(app, compared, alice,
     url = f"{API}/tasks/{task['id']}"
     assert alice.patch(url, json={"status": "in_progress", "due_date": None}).status_code == 200
     assert alice.post(f"{url}/comments", json={"body": "Looks *good*"}).status_code == 201
+    attached = alice.post(
+        f"{url}/attachments",
+        data={"file": (io.BytesIO(b"%PDF-1.7 notes"), "notes é.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert attached.status_code == 201
+    assert alice.get(f"{url}/attachments").status_code == 200
+    assert alice.get(f"{API}/attachments/{attached.json['id']}").status_code == 200
     pid = project["id"]
     column = alice.post(
         f"{API}/projects/{pid}/columns", json={"name": "Review", "category": "done"}

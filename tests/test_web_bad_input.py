@@ -7,6 +7,7 @@ for the ids of its path) without anyone remembering to add it here.
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 
@@ -126,6 +127,8 @@ BAD_FIELDS: dict[str, list[dict[str, str]]] = {
     "/projects/<uuid:project_id>/invitations/<uuid:invitation_id>/resend": [],
     "/projects/<uuid:project_id>/invitations/<uuid:invitation_id>/revoke": [],
     "/invitations/<invite_token>": [],
+    "/tasks/<uuid:task_id>/attachments": [{}, {"file": ""}],
+    "/attachments/<uuid:attachment_id>/delete": [],
     "/invitations/<invite_token>/register": [
         {"email": "not-an-email", "name": "N", "password": PASSWORD, "confirm": PASSWORD},
         {"email": "new@example.com", "name": "", "password": PASSWORD, "confirm": PASSWORD},
@@ -170,6 +173,12 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
         f"/api/v1/projects/{project['id']}/invitations", json={"email": "invited@example.com"}
     )
     assert invitation.status_code == 201
+    attachment = alice.post(
+        f"/api/v1/tasks/{task['id']}/attachments",
+        data={"file": (io.BytesIO(b"notes"), "notes.txt")},
+        content_type="multipart/form-data",
+    )
+    assert attachment.status_code == 201
     token = web_login(client, alice.email)
     with client.application.app_context():
         user = db.session.get(User, uuid.UUID(alice.id))
@@ -194,6 +203,7 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
             "email_token": confirm,
             "invite_token": invite,
             "invitation_id": invitation.json["id"],
+            "attachment_id": attachment.json["id"],
         },
         "csrf": token,
         "project": project["id"],

@@ -34,7 +34,7 @@ class TaskAttachments(MethodView):
     @blp.auth()
     @blp.arguments(s.AttachmentUploadSchema, location="files")
     @blp.response(201, s.AttachmentSchema)
-    @blp.errors(404, 413)
+    @blp.errors(400, 404, 413)
     def post(self, files: dict[str, Any], task_id: uuid.UUID) -> Attachment:
         """Attach a file (multipart/form-data, field `file`); its type is sniffed from its
         bytes; 413 over ATTACHMENT_MAX_BYTES or the project's quota"""

@@ -17,6 +17,7 @@ from marshmallow import fields, validate
 from ..models import LABEL_COLORS, SCOPES, STATUSES
 from ..services import common as c
 from ..services.common import YEAR_PATTERN, is_plain
+from ..services.webhooks import EVENTS as WEBHOOK_EVENTS
 from .dumping import plan_of
 
 UUID_RE = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
@@ -480,3 +481,60 @@ class AttachmentSchema(Schema):
 
 class AttachmentUploadSchema(Schema):
     file = Upload(required=True, metadata={"description": "The file (multipart field `file`)."})
+
+
+# Integrations -----------------------------------------------------------------------
+
+
+class WebhookSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    project_id = fields.UUID(dump_only=True)
+    url = fields.String(dump_only=True)
+    events = fields.List(fields.String(metadata={"enum": list(WEBHOOK_EVENTS)}), dump_only=True)
+    secret = fields.String(
+        dump_only=True,
+        metadata={"description": "Signs each body: X-Taskboard-Signature: sha256=<hex HMAC>."},
+    )
+    active = fields.Boolean(dump_only=True)
+    disabled_reason = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class WebhookCreateSchema(Schema):
+    url = text(2000, required=True, metadata={"format": "uri"})
+    events = fields.List(
+        fields.String(validate=validate.OneOf(WEBHOOK_EVENTS)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    secret = text(200, metadata={"description": "16 to 200 characters; made for you if left out."})
+
+
+class WebhookPatchSchema(Schema):
+    url = text(2000, metadata={"format": "uri"})
+    events = fields.List(
+        fields.String(validate=validate.OneOf(WEBHOOK_EVENTS)), validate=validate.Length(min=1)
+    )
+    secret = text(200)
+    active = fields.Boolean(metadata={"description": "Switch it off, or on again."})
+
+
+class WebhookDeliverySchema(Schema):
+    id = fields.UUID(dump_only=True, metadata={"description": "X-Taskboard-Delivery."})
+    event = fields.String(dump_only=True)
+    state = fields.String(
+        dump_only=True,
+        metadata={"enum": ["pending", "sending", "delivered", "failed", "cancelled"]},
+    )
+    status = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"description": "The receiver's HTTP status."}
+    )
+    duration_ms = fields.Integer(dump_only=True, allow_none=True)
+    error = fields.String(dump_only=True, allow_none=True)
+    attempts = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class SecretUrlSchema(Schema):
+    url = fields.String(dump_only=True, metadata={"description": "Whoever has it can read."})

@@ -274,5 +274,8 @@ def accept(token: str, user: User) -> tuple[Project, bool]:
         raise Gone(GONE.get(invitation.state(now), GONE["accepted"]))
     db.session.add(Membership(project_id=project.id, user_id=user.id, created_at=now))
     project.version = Project.version + 1
+    outbox = Outbox()
+    outbox.event(project.id, "member.added", user, member={"id": str(user.id), "name": user.name})
     db.session.commit()
+    outbox.dispatch()
     return project, True

@@ -82,6 +82,14 @@ class Outbox:
 
     def __init__(self) -> None:
         self.ids: list[uuid.UUID] = []
+        self.hook_ids: list[uuid.UUID] = []
+
+    def event(self, project_id: uuid.UUID, event: str, actor: Actor, **objects: Any) -> None:
+        """A webhook event of the project (`webhooks.EVENTS`): a delivery row for each
+        webhook that wants it, in this transaction, queued by `dispatch()`."""
+        from . import webhooks  # webhooks registers its own mail kind here
+
+        self.hook_ids.extend(webhooks.record(project_id, event, actor, objects))
 
     def add(
         self,
@@ -150,6 +158,11 @@ class Outbox:
         if self.ids:
             enqueue_delivery(self.ids)
             self.ids = []
+        if self.hook_ids:
+            from . import webhooks
+
+            webhooks.enqueue(self.hook_ids)
+            self.hook_ids = []
 
 
 def _task_fields(task: Task, actor: Actor) -> dict[str, Any]:

@@ -184,6 +184,7 @@ def add_member(actor: Actor, project_id: uuid.UUID, email: str) -> User:
     project.version = Project.version + 1
     outbox = Outbox()
     outbox.added_to_project(project, user, actor)
+    outbox.event(project.id, "member.added", actor, member={"id": str(user.id), "name": user.name})
     try:
         db.session.commit()
     except IntegrityError as exc:
@@ -234,4 +235,12 @@ def remove_member(actor: Actor, project_id: uuid.UUID, user_id: uuid.UUID) -> No
         )
     project.version = Project.version + 1
     db.session.delete(membership)
+    outbox = Outbox()
+    outbox.event(
+        project.id,
+        "member.removed",
+        actor,
+        member={"id": str(user_id), "name": member.name if member else ""},
+    )
     db.session.commit()
+    outbox.dispatch()

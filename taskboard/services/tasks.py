@@ -35,7 +35,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import attachments, columns, labels, projects
+from . import attachments, columns, labels, projects, webhooks
 from .cards import Card
 from .common import (
     COMMENT_MAX,
@@ -231,6 +231,7 @@ def create(
         _record(task.id, actor, "label_added", now, label_id=str(label.id), name=label.name)
     outbox = Outbox()
     outbox.assigned(task, assignees, actor)
+    outbox.event(project_id, "task.created", actor, task=webhooks.task_data(task))
     db.session.commit()
     outbox.dispatch()
     return get_for_member(actor, task.id)
@@ -347,6 +348,7 @@ def update(
     if change.changed:
         task.updated_at = change.now
         task.version += 1
+        change.events()
     db.session.commit()
     change.outbox.dispatch()
     return get_for_member(actor, task.id)
@@ -359,11 +361,32 @@ class _Change:
     def __init__(self, task: Task, actor: Actor, now: datetime) -> None:
         self.task, self.actor, self.now = task, actor, now
         self.changed = False
+        self.edited = False  # a field other than the card's place
+        self.moved_from: BoardColumn | None = None
         self.outbox = Outbox()
 
     def _record(self, verb: str, **detail: Any) -> None:
         _record(self.task.id, self.actor, verb, self.now, **detail)
         self.changed = True
+        self.edited = True
+
+    def events(self) -> None:
+        """The webhook events of the change: task.moved for a new place, task.updated for
+        anything else (both when both changed)."""
+        task = self.task
+        db.session.flush()
+        data = webhooks.task_data(task)
+        if self.moved_from is not None:
+            target = db.session.get(BoardColumn, task.column_id)
+            source = {"id": str(self.moved_from.id), "name": self.moved_from.name}
+            moved = {
+                "task": data,
+                "from": source,
+                "to": {"id": str(target.id), "name": target.name},
+            }
+            self.outbox.event(task.project_id, "task.moved", self.actor, **moved)
+        if self.edited:
+            self.outbox.event(task.project_id, "task.updated", self.actor, task=data)
 
     def title(self, title: str | None) -> None:
         new = check_title(title)
@@ -388,6 +411,7 @@ class _Change:
         added = _reassign(task, self.actor, _members(task.project_id, assignee_ids), self.now)
         if added is not None:
             self.changed = True
+            self.edited = True
             self.outbox.assigned(task, added, self.actor)
 
     def labels(self, label_ids: Iterable[uuid.UUID]) -> None:
@@ -431,6 +455,7 @@ class _Change:
         if not _move(task, target, new_position):
             return
         self.changed = True
+        self.moved_from = source
         if target.id != source.id:
             _record_move(task, self.actor, self.now, source, target, self.outbox)
 
@@ -460,12 +485,20 @@ def delete_task(actor: Actor, task_id: uuid.UUID, *, expected_version: int | Non
     _lock_board(task.project_id, task.id)
     _reload(task)
     check_version(task.version, expected_version)
+    outbox = Outbox()
+    outbox.event(
+        task.project_id,
+        "task.deleted",
+        actor,
+        task={"id": str(task.id), "project_id": str(task.project_id), "title": task.title},
+    )
     files = attachments.discard_files(select(Task.id).where(Task.id == task.id))
     for model in (TaskAssignee, TaskLabel, ChecklistItem, Activity, Comment):
         db.session.execute(delete(model).where(model.task_id == task.id))
     db.session.execute(delete(Task).where(Task.id == task.id))
     _shift(task.column_id, task.position + 1, None, -1)
     db.session.commit()
+    outbox.dispatch()
     if files:
         attachments.queue_removals()
 
@@ -482,6 +515,13 @@ def add_comment(actor: Actor, task_id: uuid.UUID, body: str) -> Comment:
     _record(task.id, actor, "commented", now, comment_id=str(comment.id))
     outbox = Outbox()
     outbox.commented(task, comment, actor)
+    outbox.event(
+        task.project_id,
+        "comment.created",
+        actor,
+        comment=webhooks.comment_data(comment),
+        task=webhooks.task_data(task),
+    )
     db.session.commit()
     outbox.dispatch()
     return comment
