@@ -10,7 +10,7 @@ from dotenv import load_dotenv
 from flask import Flask
 
 from . import config as settings
-from . import http, limits, queue, storage
+from . import http, limits, metrics, queue, storage
 from .extensions import api as rest_api
 from .extensions import csrf, db, login_manager, migrate
 
@@ -48,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     mail_extension.init_app(app)
     queue.init_app(app)
     storage.init_app(app)
+    metrics.init_app(app)
     limits.init_app(app)
     _register_api(app)
 
@@ -69,7 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_api(app: Flask) -> None:
-    from .api import attachments, boards, docs, projects, tasks, users
+    from .api import attachments, boards, docs, integrations, projects, tasks, users
 
     rest_api.init_app(app)
     rest_api.spec.components.security_scheme(
@@ -80,7 +81,7 @@ def _register_api(app: Flask) -> None:
             "description": "An access token from POST /api/v1/auth/tokens, or a personal token.",
         },
     )
-    for module in (users, projects, tasks, boards, attachments):
+    for module in (users, projects, tasks, boards, attachments, integrations):
         rest_api.register_blueprint(module.blp)
         csrf.exempt(module.blp)
         limits.limit_per_caller(module.blp)

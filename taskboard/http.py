@@ -32,8 +32,10 @@ DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "worker-src 'self' blob:; base-uri 'self'; frame-ancestors 'none'; object-src 'none'"
 )
-# Secrets travel in some paths (reset and confirmation links); never write them to a log.
-_SECRET_PATH = re.compile(r"^(/(?:reset-password|confirm-email|invitations)/)[^/]+")
+# Secrets travel in some paths (mailed links, feeds, shared boards); never log them.
+_SECRET_PATH = re.compile(
+    r"^(/(?:reset-password|confirm-email|invitations|calendar|share)/)[^/]+"
+)
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -175,6 +175,9 @@ class ApiUser:
     def patch(self, url: str, **kw: Any) -> Any:
         return self.client.patch(url, headers=self._headers(kw), **kw)
 
+    def put(self, url: str, **kw: Any) -> Any:
+        return self.client.put(url, headers=self._headers(kw), **kw)
+
     def delete(self, url: str, **kw: Any) -> Any:
         return self.client.delete(url, headers=self._headers(kw), **kw)
 

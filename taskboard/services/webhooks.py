@@ -165,15 +165,16 @@ def create(
     actor: Actor, project_id: uuid.UUID, *, url: str, events: Iterable[str], secret: str | None
 ) -> Webhook:
     projects.get_for_owner(actor, project_id)
-    url = check_url(url)
+    chosen, secret = check_events(events), check_secret(secret)
+    url = check_url(url)  # last: it resolves the host
     ensure_not_conflicting(project_id, url)
     now = utcnow()
     hook = Webhook(
         id=uuid.uuid4(),
         project_id=project_id,
         url=url,
-        events=check_events(events),
-        secret=check_secret(secret),
+        events=chosen,
+        secret=secret,
         active=True,
         failures=0,
         created_by_id=actor.id,

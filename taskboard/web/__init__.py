@@ -45,9 +45,9 @@ def _vary_on_htmx(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from . import account, attachments, auth, board, columns, projects
+    from . import account, attachments, auth, board, columns, integrations, projects
 
-    for module in (auth, projects, board, columns, attachments, account):
+    for module in (auth, projects, board, columns, attachments, integrations, account):
         app.register_blueprint(module.bp)
         if module is not auth:  # sign-in pages have their own limits
             limit_per_caller(module.bp)

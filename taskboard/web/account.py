@@ -18,6 +18,7 @@ from ..services import account_links, accounts, tokens
 from .auth import start_session
 from .forms import EmailChangeForm, PasswordForm, ProfileForm, TokenForm, show_error
 from .htmx import confirm_page, is_htmx, see_other, vary
+from .integrations import calendar_url
 
 bp = Blueprint("web_account", __name__)
 
@@ -35,6 +36,7 @@ def account_page(status: int = 200, **forms: Any) -> Response:
     forms.setdefault("token_form", TokenForm(formdata=None, scope="read"))
     forms.setdefault("personal_tokens", tokens.list_personal(current_user))
     forms.setdefault("new_token", None)
+    forms.setdefault("calendar_url", calendar_url())
     response = make_response(render_template("account/account.html", **forms), status)
     if forms["new_token"] is not None:
         no_store()

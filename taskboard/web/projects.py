@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 
 from ..errors import DomainError, Forbidden, NotFound
 from ..models import User, utcnow
-from ..services import invitations, projects
+from ..services import invitations, projects, webhooks
+from . import integrations
 from .forms import MemberForm, ProjectForm, show_error
 from .htmx import confirm_page, see_other
 
@@ -38,11 +39,13 @@ def index() -> Any:
     )
 
 
-def _settings_page(
+def settings_page(
     project_id: uuid.UUID,
     *,
     form: ProjectForm | None = None,
     member_form: MemberForm | None = None,
+    webhook_values: dict[str, Any] | None = None,
+    webhook_error: DomainError | None = None,
     status: int = 200,
 ) -> Response:
     project = projects.get_for_owner(current_user, project_id)
@@ -56,6 +59,11 @@ def _settings_page(
             member_form=member_form or MemberForm(formdata=None),
             invitations=invitations.list_open(current_user, project_id).items,
             now_utc=utcnow(),
+            share_url=integrations.share_url(project_id),
+            webhooks=webhooks.list_for_project(current_user, project_id).items,
+            webhook_events=webhooks.EVENTS,
+            webhook_values=webhook_values or {"url": "", "events": [], "secret": ""},
+            webhook_error=webhook_error,
         ),
         status,
     )
@@ -64,7 +72,7 @@ def _settings_page(
 @bp.get("/projects/<uuid:project_id>/settings")
 @login_required
 def settings(project_id: uuid.UUID) -> Response:
-    return _settings_page(project_id)
+    return settings_page(project_id)
 
 
 @bp.post("/projects/<uuid:project_id>/settings")
@@ -86,7 +94,7 @@ def rename(project_id: uuid.UUID) -> Response:
         else:
             flash("Project saved.", "success")
             return see_other(f"/projects/{project_id}/settings")
-    return _settings_page(project_id, form=form, status=422)
+    return settings_page(project_id, form=form, status=422)
 
 
 @bp.post("/projects/<uuid:project_id>/members")
@@ -110,7 +118,7 @@ def add_member(project_id: uuid.UUID) -> Response:
                     "success",
                 )
             return see_other(f"/projects/{project_id}/settings")
-    return _settings_page(project_id, member_form=member_form, status=422)
+    return settings_page(project_id, member_form=member_form, status=422)
 
 
 @bp.post("/projects/<uuid:project_id>/invitations/<uuid:invitation_id>/resend")
