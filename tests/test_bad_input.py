@@ -25,7 +25,12 @@ PUBLIC = {
 }
 
 # Routes that take no body at all: whatever is sent is not read.
-BODYLESS = {("POST", "/api/v1/invitations/<uuid:invitation_id>/resend")}
+BODYLESS = {
+    ("POST", "/api/v1/invitations/<uuid:invitation_id>/resend"),
+    ("POST", "/api/v1/users/me/calendar"),
+    ("PUT", "/api/v1/projects/<uuid:project_id>/share"),
+    ("POST", "/api/v1/webhooks/<uuid:webhook_id>/test"),
+}
 
 MALFORMED_BODIES: list[tuple[str, bytes, str]] = [
     ("broken-json", b'{"title": ', "application/json"),
@@ -110,8 +115,14 @@ def world(app: Any, alice: Any, bob: Any) -> dict[str, Any]:
         data={"file": (io.BytesIO(b"notes"), "notes.txt")},
         content_type="multipart/form-data",
     )
-    assert invitation.status_code == attachment.status_code == 201
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    webhook = alice.post(
+        f"{API}/projects/{project['id']}/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["comment.created"]},
+    )
+    assert invitation.status_code == attachment.status_code == webhook.status_code == 201
     return {
+        "webhook_id": webhook.json["id"],
         "invitation_id": invitation.json["id"],
         "attachment_id": attachment.json["id"],
         "comment_id": comment.json["id"],

@@ -113,6 +113,17 @@ def test_every_response_of_an_api_walk_matches_marshmallow(app, compared, alice,
     assert alice.get(f"{url}/attachments").status_code == 200
     assert alice.get(f"{API}/attachments/{attached.json['id']}").status_code == 200
     pid = project["id"]
+    alice.client.application.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    hook = alice.post(
+        f"{API}/projects/{pid}/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["task.created"]},
+    )
+    assert hook.status_code == 201
+    assert alice.get(f"{API}/webhooks/{hook.json['id']}").status_code == 200
+    assert alice.post(f"{API}/webhooks/{hook.json['id']}/test").status_code == 202
+    assert alice.get(f"{API}/webhooks/{hook.json['id']}/deliveries").status_code == 200
+    assert alice.post(f"{API}/users/me/calendar").status_code == 201
+    assert alice.put(f"{API}/projects/{pid}/share").status_code == 200
     column = alice.post(
         f"{API}/projects/{pid}/columns", json={"name": "Review", "category": "done"}
     )

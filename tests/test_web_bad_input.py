@@ -128,6 +128,24 @@ BAD_FIELDS: dict[str, list[dict[str, str]]] = {
     "/projects/<uuid:project_id>/invitations/<uuid:invitation_id>/revoke": [],
     "/invitations/<invite_token>": [],
     "/tasks/<uuid:task_id>/attachments": [{}, {"file": ""}],
+    "/account/calendar": [],
+    "/account/calendar/revoke": [],
+    "/projects/<uuid:project_id>/share": [],
+    "/projects/<uuid:project_id>/share/off": [],
+    "/projects/<uuid:project_id>/webhooks": [
+        {"url": "", "events": "task.created"},
+        {"url": "ftp://example.com/x", "events": "task.created"},
+        {"url": "http://127.0.0.1:9/x", "events": "task.exploded"},
+        {"url": "http://127.0.0.1:9/x", "events": "task.created", "secret": "short"},
+        {"url": "http://" + "x" * 2100, "events": "task.created"},
+    ],
+    "/webhooks/<uuid:webhook_id>": [
+        {"url": "gopher://x", "events": "task.created"},
+        {"url": "http://127.0.0.1:9/hook", "events": ""},
+    ],
+    "/webhooks/<uuid:webhook_id>/active": [],
+    "/webhooks/<uuid:webhook_id>/test": [],
+    "/webhooks/<uuid:webhook_id>/delete": [],
     "/attachments/<uuid:attachment_id>/delete": [],
     "/invitations/<invite_token>/register": [
         {"email": "not-an-email", "name": "N", "password": PASSWORD, "confirm": PASSWORD},
@@ -179,6 +197,12 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
         content_type="multipart/form-data",
     )
     assert attachment.status_code == 201
+    client.application.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    webhook = alice.post(
+        f"/api/v1/projects/{project['id']}/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["comment.created"]},
+    )
+    assert webhook.status_code == 201
     token = web_login(client, alice.email)
     with client.application.app_context():
         user = db.session.get(User, uuid.UUID(alice.id))
@@ -204,6 +228,7 @@ def world(client: FlaskClient, alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
             "invite_token": invite,
             "invitation_id": invitation.json["id"],
             "attachment_id": attachment.json["id"],
+            "webhook_id": webhook.json["id"],
         },
         "csrf": token,
         "project": project["id"],
