@@ -44,6 +44,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.got.append({"headers": dict(self.headers), "body": body})
                 status = receiver.answers.pop(0) if receiver.answers else 200
+                receiver.got[-1]["status"] = status
                 self.send_response(status)
                 if status in (301, 302):
                     self.send_header("Location", "http://127.0.0.1:9/elsewhere")

@@ -8,6 +8,7 @@ worker processes share; each test has its own huey name, so runs never see each 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -285,6 +286,51 @@ def test_worker_killed_mid_send_is_retried_after_the_lease(sqlite_stack: Stack) 
         assert_each_once(stack, app, 1)
     [note] = outbox(app)
     assert note.attempts == 2
+
+
+def test_webhooks_arrive_once_each_across_worker_and_receiver_failures(
+    sqlite_stack: Stack,
+) -> None:
+    """No worker when the changes happen, then a receiver failing at first: every event
+    reaches it, each delivery answered 2xx exactly once, in worker processes."""
+    from test_integrations import Receiver
+
+    stack = sqlite_stack
+    app = stack.app(WEBHOOK_ALLOW_PRIVATE=True)
+    receiver = Receiver()
+    try:
+        client = app.test_client()
+        alice = register(client, "alice@example.com", "Alice Adams")
+        project = alice.create_project("Hooked")
+        hook = alice.post(
+            f"/api/v1/projects/{project['id']}/webhooks",
+            json={"url": receiver.url, "events": ["task.created", "task.deleted"]},
+        )
+        assert hook.status_code == 201
+        tasks = [alice.create_task(project["id"], f"t{n}") for n in range(3)]
+        alice.delete(f"/api/v1/tasks/{tasks[0]['id']}")
+        assert receiver.got == []  # no worker yet: the deliveries wait
+        receiver.answers = [500, 502, 503]
+        fast = {"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_RETRY_SECONDS": "1"}
+        with stack.worker(**fast), stack.worker(**fast):
+
+            def delivered() -> set[str]:
+                return {
+                    item["headers"]["X-Taskboard-Delivery"]
+                    for item in receiver.got
+                    if item.get("status") == 200
+                }
+
+            wait_until(lambda: len(delivered()) == 4, 30, stack.logs())
+            time.sleep(2.5)  # a few sweeps later: nothing more
+        ok = [i["headers"]["X-Taskboard-Delivery"] for i in receiver.got if i["status"] == 200]
+        assert len(ok) == len(set(ok)) == 4, "a delivery was answered 2xx twice"
+        assert sorted(
+            json.loads(i["body"])["event"] for i in receiver.got if i["status"] == 200
+        ) == ["task.created", "task.created", "task.created", "task.deleted"]
+        assert len(receiver.got) == 4 + 3  # the three refusals were tried again
+    finally:
+        receiver.server.shutdown()
 
 
 def test_serve_script_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None:
