@@ -251,6 +251,14 @@ def notify_sweep() -> None:
     click.echo("Outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
 
 
+@notify.command("digests")
+def notify_digests() -> None:
+    """Send the daily digests whose hour has come (the worker does this every sweep)."""
+    from .services import delivery
+
+    click.echo(f"Sent {delivery.send_digests()} digest(s).")
+
+
 @notify.command("retry-failed")
 def notify_retry_failed() -> None:
     """Give every failed notification a fresh set of tries (e.g. after fixing MAIL_*)."""

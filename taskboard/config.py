@@ -212,6 +212,7 @@ def load(instance_path: Path) -> dict[str, Any]:
         "NOTIFY_MAX_ATTEMPTS": env_positive_int("NOTIFY_MAX_ATTEMPTS", 30),
         "NOTIFY_LEASE_SECONDS": env_positive_int("NOTIFY_LEASE_SECONDS", 300),
         "NOTIFY_KEEP_DAYS": env_positive_int("NOTIFY_KEEP_DAYS", 90),
+        "NOTIFY_COALESCE_SECONDS": env_nonnegative_int("NOTIFY_COALESCE_SECONDS", 120),
         "BOARD_COLUMN_PAGE": env_positive_int("BOARD_COLUMN_PAGE", 50),
         "ATTACHMENT_STORAGE": storage,
         "ATTACHMENT_MAX_BYTES": env_positive_int("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024),

@@ -45,6 +45,16 @@ def sweep_outbox() -> str:
     return result.summary()
 
 
+@huey.periodic_task(Every("NOTIFY_SWEEP_SECONDS"))
+def send_digests() -> int:
+    """Send the daily digests whose hour has come."""
+    with job_context():
+        sent = delivery.send_digests()
+    if sent:
+        log.info("sent %d digest(s)", sent)
+    return sent
+
+
 @huey.periodic_task(Every("NOTIFY_REMINDER_SECONDS"))
 def queue_due_reminders() -> int:
     """Write and queue the due-date reminders not written yet."""

@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import smtplib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,9 +48,18 @@ class Mail:
     text: str
     html: str
     message_id: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def render(template: str, *, to: str, subject: str, message_id: str, **context: Any) -> Mail:
+def render(
+    template: str,
+    *,
+    to: str,
+    subject: str,
+    message_id: str,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Mail:
     """Render `templates/mail/<template>.txt` and `.html` into one mail."""
     context = {"base_url": current_app.config["BASE_URL"], **context}
     subject = header_text(subject)
@@ -60,6 +69,7 @@ def render(template: str, *, to: str, subject: str, message_id: str, **context: 
         text=_render(f"mail/{template}.txt", subject=subject, **context),
         html=_render(f"mail/{template}.html", subject=subject, **context),
         message_id=message_id,
+        headers={name: header_text(value) for name, value in (headers or {}).items()},
     )
 
 
@@ -82,7 +92,13 @@ def message_id(key: str) -> str:
 
 
 def to_message(mail: Mail) -> Message:
-    message = Message(subject=mail.subject, recipients=[mail.to], body=mail.text, html=mail.html)
+    message = Message(
+        subject=mail.subject,
+        recipients=[mail.to],
+        body=mail.text,
+        html=mail.html,
+        extra_headers=dict(mail.headers) or None,
+    )
     message.msgId = mail.message_id
     return message
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -118,7 +119,18 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # Mail on or off (the first wave's switch): kept equal to `notify_mode != "off"`.
     notifications: Mapped[bool] = mapped_column(default=True)
+    # How notification mail goes out: "instant" (coalesced), "digest" (daily, at
+    # `digest_hour` in `time_zone`) or "off"; per kind on/off (a kind not named is on).
+    notify_mode: Mapped[str] = mapped_column(String(8), default="instant", server_default="instant")
+    notify_kinds: Mapped[dict[str, bool]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
+    digest_hour: Mapped[int] = mapped_column(default=8, server_default="8")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # When the next digest is due (UTC); None unless the mode is "digest".
+    digest_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped whenever every session of the user must end (password reset, deactivation).
     session_version: Mapped[int] = mapped_column(default=0)
     # The calendar feed's link is signed with this number; None: no feed. A new feed
@@ -407,6 +419,36 @@ class PersonalToken(db.Model):
 NOTIFICATION_STATUSES: tuple[str, ...] = ("pending", "sending", "sent", "failed", "skipped")
 
 
+class TaskWatch(db.Model):
+    """A member watching a task: its comments, moves and edits reach them."""
+
+    __tablename__ = "task_watches"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    task_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProjectFollow(db.Model):
+    """A member watching ("watch") every task of a project, or muting it ("mute")."""
+
+    __tablename__ = "project_follows"
+    __table_args__ = (CheckConstraint("state IN ('watch', 'mute')", name="state_known"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    state: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Attachment(db.Model):
     """A file on a card: its metadata here, its bytes in the storage under `storage_key`."""
 
@@ -543,8 +585,11 @@ class Notification(db.Model):
     __table_args__ = (
         Index("ix_notifications_due", "status", "next_attempt_at"),
         CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'failed', 'skipped')", name="status_known"
+            "status IN ('pending', 'sending', 'sent', 'failed', 'skipped', 'digest', 'inbox')",
+            name="status_known",
         ),
+        Index("ix_notifications_inbox", "user_id", "created_at"),
+        Index("ix_notifications_batch", "batch_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -568,6 +613,12 @@ class Notification(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The inbox: when the recipient marked it read.
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Rows sent as one mail share a batch: the id of the group's first row (coalesced
+    # instant mail) or of the day's digest; `digest_at` is the digest's due moment.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User | None] = relationship()
 

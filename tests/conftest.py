@@ -40,6 +40,8 @@ BASE_CONFIG: dict[str, Any] = {
     "REDIS_URL": None,
     "MAIL_SERVER": None,
     "BASE_URL": "http://testserver",
+    # Instant mail goes out at once, one mail a change; the coalescing tests set a window.
+    "NOTIFY_COALESCE_SECONDS": 0,
 }
 
 

@@ -30,6 +30,9 @@ BODYLESS = {
     ("POST", "/api/v1/users/me/calendar"),
     ("PUT", "/api/v1/projects/<uuid:project_id>/share"),
     ("POST", "/api/v1/webhooks/<uuid:webhook_id>/test"),
+    ("PUT", "/api/v1/tasks/<uuid:task_id>/watch"),
+    ("PUT", "/api/v1/projects/<uuid:project_id>/watch"),
+    ("PUT", "/api/v1/projects/<uuid:project_id>/mute"),
 }
 
 MALFORMED_BODIES: list[tuple[str, bytes, str]] = [

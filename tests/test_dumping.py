@@ -124,6 +124,11 @@ def test_every_response_of_an_api_walk_matches_marshmallow(app, compared, alice,
     assert alice.get(f"{API}/webhooks/{hook.json['id']}/deliveries").status_code == 200
     assert alice.post(f"{API}/users/me/calendar").status_code == 201
     assert alice.put(f"{API}/projects/{pid}/share").status_code == 200
+    settings = f"{API}/users/me/notification-settings"
+    assert alice.get(settings).status_code == 200
+    assert alice.patch(settings, json={"digest_hour": 6}).status_code == 200
+    assert alice.get(f"{API}/users/me/notifications").status_code == 200
+    assert alice.post(f"{API}/users/me/notifications/read", json={"all": True}).status_code == 200
     column = alice.post(
         f"{API}/projects/{pid}/columns", json={"name": "Review", "category": "done"}
     )

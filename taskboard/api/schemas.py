@@ -17,6 +17,8 @@ from marshmallow import fields, validate
 from ..models import LABEL_COLORS, SCOPES, STATUSES
 from ..services import common as c
 from ..services.common import YEAR_PATTERN, is_plain
+from ..services.preferences import KINDS as NOTIFY_KINDS
+from ..services.preferences import MODES as NOTIFY_MODES
 from ..services.webhooks import EVENTS as WEBHOOK_EVENTS
 from .dumping import plan_of
 
@@ -538,3 +540,41 @@ class WebhookDeliverySchema(Schema):
 
 class SecretUrlSchema(Schema):
     url = fields.String(dump_only=True, metadata={"description": "Whoever has it can read."})
+
+
+# Notifications ----------------------------------------------------------------------
+
+
+class NotificationSettingsSchema(Schema):
+    mode = fields.String(
+        metadata={"enum": list(NOTIFY_MODES), "description": "instant, digest (daily) or off."}
+    )
+    digest_hour = fields.Integer(
+        strict=True, metadata={"minimum": 0, "maximum": 23, "description": "Local hour."}
+    )
+    time_zone = fields.String(metadata={"description": "An IANA name, e.g. Europe/Berlin."})
+    kinds = fields.Dict(
+        keys=fields.String(metadata={"enum": list(NOTIFY_KINDS)}),
+        values=fields.Raw(metadata={"type": "boolean"}),
+        metadata={"description": "Each kind of mail on (true) or off (false)."},
+    )
+
+
+class NotificationEntrySchema(Schema):
+    id = fields.UUID(dump_only=True)
+    kind = fields.String(dump_only=True)
+    text = fields.String(dump_only=True)
+    project_id = fields.UUID(dump_only=True, allow_none=True)
+    task_id = fields.UUID(dump_only=True, allow_none=True)
+    url = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    read_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class MarkReadSchema(Schema):
+    ids = fields.List(fields.UUID(), metadata={"description": "Entries to mark read."})
+    all = fields.Boolean(metadata={"description": "Mark every entry read."})
+
+
+class UnreadSchema(Schema):
+    unread = fields.Integer(dump_only=True)

@@ -179,8 +179,10 @@ def update_profile(
         raise Invalid("current_password is only needed to set a new password.", field="password")
     if name is not None:
         actor.name = check_name(name)
-    if notifications is not None:
-        actor.notifications = notifications
+    if notifications is not None and notifications != actor.notifications:
+        from . import preferences
+
+        preferences.set_mail(actor, notifications)
     if password is not None:
         actor.password_hash = hash_password(password)
         actor.session_version += 1

@@ -68,6 +68,46 @@ ADDED_TO_PROJECT = register_kind(
 COMMENTED = register_kind("commented", "New comment on “{task_title}”")
 MOVED_TO_DONE = register_kind("moved_to_done", "“{task_title}” was moved to Done")
 DUE_SOON = register_kind("due_soon", "“{task_title}” is due within 24 hours")
+WATCHING = register_kind("watching", "{actor_name} {change} “{task_title}”{detail}")
+
+
+def setting_of(kind: Kind) -> str:
+    """The on/off switch a kind of mail answers to (`preferences.KINDS`)."""
+    return kind.name
+
+
+def coalesce_seconds() -> int:
+    from flask import current_app
+
+    return int(current_app.config["NOTIFY_COALESCE_SECONDS"])
+
+
+def line(note: Notification) -> str:
+    """One line saying what a notification is about: the inbox's entry, a line of a
+    coalesced mail or of a digest."""
+    p = note.payload or {}
+    who, task, project = p.get("actor_name", "Someone"), p.get("task_title", ""), p.get(
+        "project_title", ""
+    )
+    if note.kind == ASSIGNED.name:
+        return f"{who} assigned you to “{task}”"
+    if note.kind == ADDED_TO_PROJECT.name:
+        return f"{who} added you to the project “{project}”"
+    if note.kind == COMMENTED.name:
+        return f"{who} commented on “{task}”: {p.get('comment', '')}"
+    if note.kind == MOVED_TO_DONE.name:
+        return f"{who} moved “{task}” to Done"
+    if note.kind == DUE_SOON.name:
+        return f"“{task}” is due within 24 hours"
+    if note.kind == WATCHING.name:
+        return f"{who} {p.get('change', 'changed')} “{task}”{p.get('detail', '')}"
+    kind = KINDS.get(note.kind)
+    return kind.subject.format_map(_Blank(p)) if kind else note.kind
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 # Writing: the outbox of one use case ------------------------------------------------------
@@ -81,7 +121,8 @@ class Outbox:
     """
 
     def __init__(self) -> None:
-        self.ids: list[uuid.UUID] = []
+        self.ids: list[uuid.UUID] = []  # to send now (account mail)
+        self.later: list[uuid.UUID] = []  # to send once their coalescing window is over
         self.hook_ids: list[uuid.UUID] = []
 
     def event(self, project_id: uuid.UUID, event: str, actor: Actor, **objects: Any) -> None:
@@ -102,18 +143,32 @@ class Outbox:
         email: str | None = None,
         payload: dict[str, Any] | None = None,
     ) -> Notification | None:
-        """Add one row, unless the rules say this user gets no mail for it.
+        """Add one row, unless the rules say this user gets none (their own change, a
+        deactivated account, a muted project). A notification row is also the user's
+        inbox entry: one whose kind or mode says "no mail" is kept as "inbox", one for a
+        digest as "digest"; instant mail waits NOTIFY_COALESCE_SECONDS for others to
+        join it in one mail. Account mail goes out at once, whatever the settings.
 
         The mail goes to `email` if given (it need not be the user's address), else to the
         user's address at sending time."""
         if user is None and email is None:
             raise ValueError("a notification needs a user or an address")
+        status = "pending"
+        now = utcnow()
+        due = now
         if user is not None:
             if actor is not None and user.id == actor.id:
                 return None
-            if not user.is_active or (not kind.account and not user.notifications):
+            if not user.is_active:
                 return None
-        now = utcnow()
+            if not kind.account:
+                from .preferences import mail_status
+
+                found = mail_status(user, setting_of(kind), project_id)
+                if found is None:
+                    return None
+                status = found
+                due = now + timedelta(seconds=coalesce_seconds())
         note = Notification(
             id=uuid.uuid4(),
             kind=kind.name,
@@ -122,14 +177,37 @@ class Outbox:
             project_id=project_id,
             task_id=task_id,
             payload=payload or {},
-            status="pending",
+            status=status,
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=due,
             created_at=now,
         )
         db.session.add(note)
-        self.ids.append(note.id)
+        if status == "pending":
+            (self.ids if due == now else self.later).append(note.id)
         return note
+
+    def watching(
+        self,
+        task: Task,
+        actor: Actor,
+        change: str,
+        detail: str = "",
+        *,
+        skip: Iterable[uuid.UUID] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """A change of a watched task (`change`: "commented on", "moved", "edited";
+        `detail` follows the title, e.g. " to Done"): to its watchers and assignees,
+        except those in `skip` (told of it by another kind)."""
+        from .preferences import watchers
+
+        told = set(skip)
+        fields = _task_fields(task, actor)
+        fields["payload"].update(change=change, detail=detail, **(extra or {}))
+        for user in watchers(task):
+            if user.id not in told:
+                self.add(WATCHING, user, actor=actor, **fields)
 
     def assigned(self, task: Task, users: Iterable[User], actor: Actor) -> None:
         for user in users:
@@ -147,6 +225,8 @@ class Outbox:
         fields["payload"]["comment"] = body
         for user in task.assignees:
             self.add(COMMENTED, user, actor=actor, **fields)
+        skip = [user.id for user in task.assignees]
+        self.watching(task, actor, "commented on", skip=skip, extra={"comment": body})
 
     def moved_to_done(self, task: Task, actor: Actor) -> None:
         for user in task.assignees:
@@ -158,6 +238,9 @@ class Outbox:
         if self.ids:
             enqueue_delivery(self.ids)
             self.ids = []
+        if self.later:
+            enqueue_delivery(self.later, delay=coalesce_seconds() or None)
+            self.later = []
         if self.hook_ids:
             from . import webhooks
 
@@ -214,7 +297,8 @@ REMINDER_WINDOW = timedelta(hours=24)
 
 def queue_due_reminders(now: datetime | None = None) -> list[uuid.UUID]:
     """Write a reminder for each assignee of each task due within 24 hours and not done,
-    once per task, due date and user; commit; queue them. The new rows' ids."""
+    once per task, due date and user; commit; queue them. The ids of the new ones that
+    will be mailed (every new one is in its user's inbox)."""
     now = now or utcnow()
     rows = db.session.execute(
         select(Task, User, Project.title)
@@ -226,14 +310,18 @@ def queue_due_reminders(now: datetime | None = None) -> list[uuid.UUID]:
             Task.due_date <= now + REMINDER_WINDOW,
             Task.status != "done",
             User.is_active.is_(True),
-            User.notifications.is_(True),
         )
         .order_by(Task.due_date, Task.id, User.id)
     ).all()
+    from .preferences import mail_status
+
     values = []
     for task, user, project_title in rows:
         due = task.due_date
         assert due is not None
+        status = mail_status(user, setting_of(DUE_SOON), task.project_id)
+        if status is None:  # a muted project
+            continue
         values.append(
             {
                 "id": uuid.uuid4(),
@@ -247,7 +335,7 @@ def queue_due_reminders(now: datetime | None = None) -> list[uuid.UUID]:
                     "due_date": due.isoformat(),
                 },
                 "dedupe_key": f"due:{task.id}:{due.isoformat()}:{user.id}",
-                "status": "pending",
+                "status": status,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
@@ -255,9 +343,12 @@ def queue_due_reminders(now: datetime | None = None) -> list[uuid.UUID]:
         )
     created = _insert_new(values)
     db.session.commit()
-    if created:
-        enqueue_delivery(created)
-    return created
+    made = set(created)
+    to_send = [v["id"] for v in values if v["status"] == "pending" and v["id"] in made]
+    if to_send:
+        enqueue_delivery(to_send)
+    # What will be mailed, now or in a digest (inbox-only reminders mail no one).
+    return [v["id"] for v in values if v["status"] != "inbox" and v["id"] in made]
 
 
 def _insert_new(values: list[dict[str, Any]]) -> list[uuid.UUID]:

@@ -363,6 +363,7 @@ class _Change:
         self.changed = False
         self.edited = False  # a field other than the card's place
         self.moved_from: BoardColumn | None = None
+        self.assigned: list[User] = []  # newly assigned: told by the assigned kind
         self.outbox = Outbox()
 
     def _record(self, verb: str, **detail: Any) -> None:
@@ -387,6 +388,26 @@ class _Change:
             self.outbox.event(task.project_id, "task.moved", self.actor, **moved)
         if self.edited:
             self.outbox.event(task.project_id, "task.updated", self.actor, task=data)
+        self._tell_watchers()
+
+    def _tell_watchers(self) -> None:
+        """One `watching` notification for the change, to those no other kind told."""
+        task = self.task
+        skip = {user.id for user in self.assigned}
+        moved_to = None
+        if self.moved_from is not None and self.moved_from.id != task.column_id:
+            moved_to = db.session.get(BoardColumn, task.column_id)
+        if moved_to is not None:
+            if moved_to.category == "done" and self.moved_from.category != "done":
+                skip |= {user.id for user in task.assignees}  # told by moved_to_done
+            change, detail = "moved", f" to {moved_to.name}"
+            if self.edited:
+                change, detail = "moved", f" to {moved_to.name} and edited it"
+        elif self.edited:
+            change, detail = "edited", ""
+        else:
+            return
+        self.outbox.watching(task, self.actor, change, detail, skip=skip)
 
     def title(self, title: str | None) -> None:
         new = check_title(title)
@@ -412,6 +433,7 @@ class _Change:
         if added is not None:
             self.changed = True
             self.edited = True
+            self.assigned.extend(added)
             self.outbox.assigned(task, added, self.actor)
 
     def labels(self, label_ids: Iterable[uuid.UUID]) -> None:

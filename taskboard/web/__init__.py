@@ -45,9 +45,9 @@ def _vary_on_htmx(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from . import account, attachments, auth, board, columns, integrations, projects
+    from . import account, attachments, auth, board, columns, integrations, notify, projects
 
-    for module in (auth, projects, board, columns, attachments, integrations, account):
+    for module in (auth, projects, board, columns, attachments, integrations, notify, account):
         app.register_blueprint(module.bp)
         if module is not auth:  # sign-in pages have their own limits
             limit_per_caller(module.bp)
@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date_time"] = date_time
     app.jinja_env.filters["due_text"] = due_text
     app.jinja_env.filters["file_size"] = human_size
+    notify.init_app(app)
     app.jinja_env.tests["overdue"] = is_overdue
     app.jinja_env.tests["due_soon"] = is_due_soon
 

@@ -14,11 +14,12 @@ from flask_login import current_user, login_required
 
 from ..errors import DomainError, Forbidden, Invalid, TooManyRequests
 from ..http import no_store
-from ..services import account_links, accounts, tokens
+from ..services import account_links, accounts, preferences, tokens
 from .auth import start_session
 from .forms import EmailChangeForm, PasswordForm, ProfileForm, TokenForm, show_error
 from .htmx import confirm_page, is_htmx, see_other, vary
 from .integrations import calendar_url
+from .notify import KIND_LABELS, zones
 
 bp = Blueprint("web_account", __name__)
 
@@ -37,6 +38,10 @@ def account_page(status: int = 200, **forms: Any) -> Response:
     forms.setdefault("personal_tokens", tokens.list_personal(current_user))
     forms.setdefault("new_token", None)
     forms.setdefault("calendar_url", calendar_url())
+    forms.setdefault("notify", preferences.get_settings(current_user))
+    forms.setdefault("notify_error", None)
+    forms.setdefault("kind_labels", KIND_LABELS)
+    forms.setdefault("zones", zones())
     response = make_response(render_template("account/account.html", **forms), status)
     if forms["new_token"] is not None:
         no_store()

@@ -1,0 +1,92 @@
+"""The inbox: every notification of a person, mailed or not, newest first, read or unread."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
+
+from ..errors import Invalid
+from ..extensions import db
+from ..models import Notification, utcnow
+from .common import Actor, Page
+from .notifications import KINDS, line
+
+
+def _kinds() -> list[str]:
+    return [name for name, kind in KINDS.items() if not kind.account]
+
+
+def _mine(actor: Actor) -> object:
+    return (Notification.user_id == actor.id) & Notification.kind.in_(_kinds())
+
+
+def list_entries(
+    actor: Actor, *, offset: int = 0, limit: int | None = None, unread: bool = False
+) -> Page[Notification]:
+    where = _mine(actor)
+    if unread:
+        where = where & Notification.read_at.is_(None)
+    total = db.session.scalar(select(func.count()).select_from(Notification).where(where)) or 0
+    query = (
+        select(Notification)
+        .where(where)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return Page(list(db.session.scalars(query)), total)
+
+
+def unread_count(actor: Actor) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(_mine(actor), Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def state(actor: Actor) -> tuple[int, str]:
+    """The unread count and a tag that changes whenever the inbox does (its ETag)."""
+    count, newest = db.session.execute(
+        select(func.count(), func.max(Notification.created_at)).where(
+            _mine(actor), Notification.read_at.is_(None)
+        )
+    ).one()
+    return int(count or 0), f"{count}-{newest.timestamp() if newest else 0}"
+
+
+def mark_read(
+    actor: Actor, *, ids: Iterable[uuid.UUID] | None = None, everything: bool = False
+) -> int:
+    """Mark these entries (or all) read; the number of unread entries left."""
+    if not everything and not ids:
+        raise Invalid("Give the ids to mark read, or all.", field="ids")
+    where = _mine(actor) & Notification.read_at.is_(None)
+    if not everything:
+        where = where & Notification.id.in_(list(ids or ()))
+    db.session.execute(
+        update(Notification)
+        .where(where)
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return unread_count(actor)
+
+
+def text(note: Notification) -> str:
+    return line(note)
+
+
+def url(note: Notification) -> str:
+    if note.task_id is not None:
+        return f"/projects/{note.project_id}?task={note.task_id}"
+    if note.project_id is not None:
+        return f"/projects/{note.project_id}"
+    return "/notifications"
