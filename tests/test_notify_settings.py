@@ -438,3 +438,32 @@ def test_the_settings_on_the_account_page(app: Flask, client: FlaskClient, alice
     settings = alice.get(SETTINGS).json
     assert settings["mode"] == "digest" and settings["digest_hour"] == 9
     assert settings["kinds"] == {k: k == "assigned" for k in preferences.KINDS}
+
+
+def test_watch_and_mute_buttons_on_the_board_and_the_card(
+    app: Flask, client: FlaskClient, alice: ApiUser, bob: ApiUser
+) -> None:
+    pid = alice.create_project()["id"]
+    alice.add_member(pid, bob)
+    task = alice.create_task(pid, "Button")
+    token = web_login(client, bob.email)
+    board = text(client.get(f"/projects/{pid}"))
+    assert '>Watch<span class="visually-hidden"> project</span>' in board
+    assert '>Mute<span class="visually-hidden"> project</span>' in board
+    watched = client.post(f"/projects/{pid}/follow", data={"csrf_token": token, "state": "watch"})
+    assert watched.status_code == 303
+    board = text(client.get(f"/projects/{pid}"))
+    assert '>Unwatch<span class="visually-hidden"> project</span>' in board
+    detail = text(client.get(f"/tasks/{task['id']}"))
+    assert '>Watch<span class="visually-hidden"> this task</span>' in detail
+    client.post(f"/tasks/{task['id']}/watch", data={"csrf_token": token, "watch": "on"})
+    assert '>Unwatch<span class="visually-hidden"> this task</span>' in text(
+        client.get(f"/tasks/{task['id']}")
+    )
+    client.post(f"/projects/{pid}/follow", data={"csrf_token": token, "state": "mute"})
+    assert '>Unmute<span class="visually-hidden"> project</span>' in text(
+        client.get(f"/projects/{pid}")
+    )
+    before = len(statuses(app, bob.email))
+    alice.post(f"{API}/tasks/{task['id']}/comments", json={"body": "muted?"})
+    assert len(statuses(app, bob.email)) == before

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from servers import BIN, ROOT, LiveServer, app_env, flask, free_port
 
 from taskboard import create_app
 from taskboard.extensions import db
-from taskboard.models import Notification
+from taskboard.models import Notification, User, utcnow
 from taskboard.queue import huey
 
 pytestmark = pytest.mark.slow
@@ -287,6 +288,65 @@ def test_worker_killed_mid_send_is_retried_after_the_lease(sqlite_stack: Stack) 
         assert_each_once(stack, app, 1)
     [note] = outbox(app)
     assert note.attempts == 2
+
+
+def test_coalesced_mail_arrives_once_in_one_mail_across_smtp_and_redis_failures(
+    pg_stack: Stack,
+) -> None:
+    """Three changes for Bob within the window, Redis down for the last, SMTP refusing
+    the first try, two workers: one mail listing all three, sent once."""
+    stack = pg_stack
+    window = {"NOTIFY_COALESCE_SECONDS": "2"}
+    app = stack.app(NOTIFY_COALESCE_SECONDS=2)
+    down = stack.app(NOTIFY_COALESCE_SECONDS=2, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    stack.sink.refusals = ["451 4.3.0 Try again later"]
+    client = app.test_client()
+    alice = register(client, "alice@example.com", "Alice Adams")
+    register(client, "bob@example.com", "Bob Brown")
+    project = alice.create_project("Launch")
+    with stack.worker(**window), stack.worker(**window):
+        resp = alice.post(
+            f"/api/v1/projects/{project['id']}/members", json={"email": "bob@example.com"}
+        )
+        assert resp.status_code == 201
+        bob_id = resp.json["id"]
+        alice.create_task(project["id"], "One", assignee_ids=[bob_id])
+        alice_down = ApiUser(down.test_client(), alice.id, alice.email, alice.name, alice.token, "")
+        alice_down.create_task(project["id"], "Two", assignee_ids=[bob_id])  # queue down
+        stack.wait_for_mail(1, timeout=30)
+        time.sleep(2.5)  # sweeps later: still one
+    mails = stack.sink.to("bob@example.com")
+    assert len(mails) == 1, stack.logs()
+    assert mails[0]["Subject"] == "[Taskboard] 3 updates on your boards"
+    assert stack.sink.refused == ["451 4.3.0 Try again later"]
+    notes = [n for n in outbox(app) if n.user_id is not None and str(n.user_id) == bob_id]
+    assert {n.status for n in notes} == {"sent"} and len({n.batch_id for n in notes}) == 1
+
+
+def test_a_digest_goes_out_once_from_two_workers(sqlite_stack: Stack) -> None:
+    stack = sqlite_stack
+    app = stack.app()
+    client = app.test_client()
+    alice = register(client, "alice@example.com", "Alice Adams")
+    bob = register(client, "bob@example.com", "Bob Brown")
+    bob.patch("/api/v1/users/me/notification-settings", json={"mode": "digest"})
+    project = alice.create_project("Launch")
+    alice.add_member(project["id"], bob)
+    alice.create_task(project["id"], "Digest me", assignee_ids=[bob.id])
+    assert stack.sink.messages == []
+    with app.app_context():  # the digest's hour has come
+        db.session.execute(
+            sa.update(User)
+            .where(User.email == "bob@example.com")
+            .values(digest_next_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+    with stack.worker(), stack.worker():
+        stack.wait_for_mail(1, timeout=30)
+        time.sleep(2.5)
+    mails = stack.sink.to("bob@example.com")
+    assert len(mails) == 1, stack.logs()
+    assert mails[0]["Subject"] == "[Taskboard] Your daily digest: 2 updates"
 
 
 def test_webhooks_arrive_once_each_across_worker_and_receiver_failures(

@@ -177,5 +177,11 @@ def unsubscribe_link(unsubscribe_token: str) -> Response:
     return response
 
 
+def follow_state(project_id: uuid.UUID, task_id: uuid.UUID | None = None) -> dict[str, bool]:
+    """For the board and the detail: watching the project or task, muting the project."""
+    return preferences.watching_state(current_user.id, project_id, task_id)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["unread_notifications"] = unread_notifications
+    app.jinja_env.globals["follow_state"] = follow_state
