@@ -323,6 +323,36 @@ def test_coalesced_mail_arrives_once_in_one_mail_across_smtp_and_redis_failures(
     assert {n.status for n in notes} == {"sent"} and len({n.batch_id for n in notes}) == 1
 
 
+def test_a_coalesced_mail_whose_worker_is_killed_is_sent_again_whole(
+    sqlite_stack: Stack,
+) -> None:
+    stack = sqlite_stack
+    window = {"NOTIFY_COALESCE_SECONDS": "1"}
+    stack.sink.hold = True  # the server takes the message but never answers
+    app = stack.app(NOTIFY_COALESCE_SECONDS=1)
+    client = app.test_client()
+    alice = register(client, "alice@example.com", "Alice Adams")
+    bob = register(client, "bob@example.com", "Bob Brown")
+    project = alice.create_project("Launch")
+    with stack.worker(**window) as first:
+        alice.add_member(project["id"], bob)
+        alice.create_task(project["id"], "One", assignee_ids=[bob.id])
+        assert stack.sink.holding.wait(15), stack.logs()
+        first.kill()  # SIGKILL: no chance to record anything
+        first.wait()
+    notes = [n for n in outbox(app) if n.user_id is not None]
+    assert {n.status for n in notes} == {"sending"} and len({n.batch_id for n in notes}) == 1
+    stack.sink.release()
+    with stack.worker(**window):
+        stack.wait_for_mail(1, timeout=30)
+        time.sleep(2)
+    (mail,) = stack.sink.to("bob@example.com")
+    assert mail["Subject"] == "[Taskboard] 2 updates on your boards"
+    notes = [n for n in outbox(app) if n.user_id is not None]
+    assert {n.status for n in notes} == {"sent"} and {n.attempts for n in notes} == {2}
+    assert mail["Message-ID"].startswith(f"<{notes[0].batch_id}@")
+
+
 def test_a_digest_goes_out_once_from_two_workers(sqlite_stack: Stack) -> None:
     stack = sqlite_stack
     app = stack.app()
