@@ -27,7 +27,11 @@ def upload(task_id: uuid.UUID) -> Response:
         attachment = attachments.upload(current_user, task_id, upload.stream, upload.filename)
     except (Invalid, TooLarge) as error:
         return detail_response(task_id, status=error.status, attachment_error=error.message)
-    message = f"Attached “{attachment.filename}”."
+    return _changed(task_id, f"Attached “{attachment.filename}”.")
+
+
+def _changed(task_id: uuid.UUID, message: str) -> Response:
+    """After an upload or a deletion: the detail again (htmx) or the card's page."""
     if is_htmx():
         response = detail_response(task_id)
         trigger(response, BOARD_CHANGED)
@@ -59,10 +63,4 @@ def delete(attachment_id: uuid.UUID) -> Response:
         attachments.delete_attachment(current_user, attachment_id)
     except Forbidden as error:
         return detail_response(task_id, status=403, attachment_error=error.message)
-    message = f"Deleted the attachment “{name}”."
-    if is_htmx():
-        response = detail_response(task_id)
-        trigger(response, BOARD_CHANGED)
-        return trigger(response, "announce", message)
-    flash(message, "success")
-    return see_other(f"/tasks/{task_id}#attachments")
+    return _changed(task_id, f"Deleted the attachment “{name}”.")

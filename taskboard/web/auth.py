@@ -36,6 +36,20 @@ def start_session(user: User) -> None:
     session.permanent = True
 
 
+def log_in_with(form: LoginForm) -> tuple[User | None, int]:
+    """Check a submitted login form and start the session: the user, or None and the
+    status of the page that shows the form again (its error added to the form)."""
+    if not form.validate_on_submit():
+        return None, 422
+    try:
+        user = accounts.authenticate(form.email.data or "", form.password.data or "")
+    except (Unauthorized, TooManyRequests) as error:
+        form.form_errors.append(error.message)
+        return None, error.status
+    start_session(user)
+    return user, 200
+
+
 def _after_login() -> str:
     return safe_next(request.args.get("next"), "/projects")
 
@@ -75,17 +89,10 @@ def login() -> Any:
         return redirect(_after_login())
     form = LoginForm()
     status = 200
-    if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(form.email.data or "", form.password.data or "")
-        except (Unauthorized, TooManyRequests) as error:
-            form.form_errors.append(error.message)
-            status = error.status
-        else:
-            start_session(user)
+    if request.method == "POST":
+        user, status = log_in_with(form)
+        if user is not None:
             return see_other(_after_login())
-    elif request.method == "POST":
-        status = 422
     return make_response(render_template("auth/login.html", form=form), status)
 
 

@@ -7,12 +7,12 @@ from typing import Any
 from flask import Blueprint, Response, flash, make_response, render_template
 from flask_login import current_user, login_required
 
-from ..errors import DomainError, Gone, NotFound, TooManyRequests, Unauthorized
+from ..errors import DomainError, Gone, NotFound
 from ..http import no_store
 from ..limits import auth_limited
 from ..models import Invitation, User
 from ..services import accounts, invitations
-from .auth import start_session
+from .auth import log_in_with, start_session
 from .forms import LoginForm, RegisterForm, show_error
 from .htmx import see_other
 
@@ -110,14 +110,7 @@ def login(invite_token: str) -> Any:
     except (NotFound, Gone) as error:
         return _gone(error)
     form = LoginForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(form.email.data or "", form.password.data or "")
-        except (Unauthorized, TooManyRequests) as error:
-            form.form_errors.append(error.message)
-            status = error.status
-        else:
-            start_session(user)
-            return _joined(invite_token, user)
+    user, status = log_in_with(form)
+    if user is not None:
+        return _joined(invite_token, user)
     return _page(invite_token, invitation, login=form, status=status)
