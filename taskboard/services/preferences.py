@@ -191,11 +191,10 @@ def set_mail(user: User, on: bool) -> None:
     _mode_changed(user, before)
 
 
-def kind_off(user: User, kind_name: str) -> list[str]:
-    """Switch kinds off (the unsubscribe link): the kinds it changed. Commits."""
-    names = [k for k in dict.fromkeys([kind_name] if isinstance(kind_name, str) else kind_name)]
-    names = [k for k in names if k in KINDS]
-    user.notify_kinds = {**(user.notify_kinds or {}), **{k: False for k in names}}
+def kinds_off(user: User, kinds: list[str]) -> list[str]:
+    """Switch kinds off (the unsubscribe link): the known ones among them. Commits."""
+    names = [kind for kind in dict.fromkeys(kinds) if kind in KINDS]
+    user.notify_kinds = {**(user.notify_kinds or {}), **dict.fromkeys(names, False)}
     db.session.commit()
     return names
 

@@ -62,5 +62,5 @@ def read(token: str) -> tuple[User, list[str]]:
 def apply(token: str) -> tuple[User, list[str]]:
     """Switch the link's kinds off; the user and the kinds."""
     user, kinds = read(token)
-    preferences.kind_off(user, kinds)
+    preferences.kinds_off(user, kinds)
     return user, kinds

@@ -572,13 +572,6 @@ def sweep() -> dict[str, int]:
     return outcomes
 
 
-def state_counts() -> dict[str, int]:
-    rows = db.session.execute(
-        select(WebhookDelivery.state, func.count()).group_by(WebhookDelivery.state)
-    )
-    return {state: count for state, count in rows}
-
-
 def ensure_not_conflicting(project_id: uuid.UUID, url: str) -> None:
     """One webhook per URL in a project: a second would send every event twice."""
     taken = db.session.scalar(
