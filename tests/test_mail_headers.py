@@ -34,6 +34,8 @@ EXPECTED_HEADERS = {
     "to",
     "date",
     "message-id",
+    "list-unsubscribe",  # RFC 8058: a signed link, no user text in it
+    "list-unsubscribe-post",
     "x-envelope-to",  # added by the sink
 }
 
