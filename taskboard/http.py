@@ -367,7 +367,10 @@ def file_response(found: Any) -> Response:
     """An attachment's bytes (an `attachments.Download`), streamed from the storage, with
     headers that keep it inert: nosniff, a CSP that runs nothing, inline only for images."""
     attachment = found.attachment
-    response = Response(found.chunks, mimetype=attachment.content_type, direct_passthrough=True)
+    # Only the inline images keep their type; anything else is bytes to save, so nothing
+    # (an HTML or SVG file, a polyglot) can be taken for a page.
+    mimetype = attachment.content_type if found.inline else "application/octet-stream"
+    response = Response(found.chunks, mimetype=mimetype, direct_passthrough=True)
     response.content_length = attachment.size
     response.headers["Content-Disposition"] = content_disposition(
         "inline" if found.inline else "attachment", attachment.filename

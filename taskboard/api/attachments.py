@@ -19,6 +19,14 @@ blp = Blueprint(
 )
 
 BINARY = {"type": "string", "format": "binary"}
+# Images inline with their type, anything else as bytes.
+DOWNLOAD = {
+    "description": "The file",
+    "content": {
+        kind: {"schema": BINARY}
+        for kind in ["application/octet-stream", *sorted(attachments.INLINE_TYPES)]
+    },
+}
 
 
 @blp.route("/tasks/<uuid:task_id>/attachments")
@@ -64,8 +72,10 @@ class AttachmentItem(MethodView):
 class AttachmentDownload(MethodView):
     @blp.auth()
     @blp.response(200, BINARY, content_type="application/octet-stream")
+    @blp.doc(responses={"200": DOWNLOAD})
     @blp.errors(404)
     def get(self, attachment_id: uuid.UUID) -> Response:
-        """The file: PNG, JPEG, GIF and WebP images inline, everything else as a download
-        (`Content-Disposition: attachment`), with the type sniffed at upload"""
+        """The file: PNG, JPEG, GIF and WebP images inline with their type; everything
+        else `application/octet-stream` as a download (`Content-Disposition:
+        attachment`); the sniffed type is the attachment's `content_type`"""
         return file_response(attachments.download(current_actor(), attachment_id))

@@ -450,6 +450,8 @@ class ActivitySchema(Schema):
                 "checklist_item_checked",
                 "checklist_item_unchecked",
                 "checklist_item_removed",
+                "attachment_added",
+                "attachment_removed",
             ]
         },
     )
