@@ -332,6 +332,12 @@ def test_bad_uploads_get_a_clear_4xx_and_change_nothing(
         ),
         422,
     )
+    extra = alice.post(
+        url,
+        data={"file": (io.BytesIO(b"x"), "x.txt"), "note": "hello"},
+        content_type="multipart/form-data",
+    )
+    assert_error(extra, 422, "note")
     empty = assert_error(upload(alice, card["task"], b"", "empty.txt"), 422)
     assert empty["message"] == "The file is empty."
     assert_error(upload(alice, str(uuid.uuid4()), b"x"), 404)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask.views import MethodView
 
+from ..errors import Invalid
 from ..http import file_response
 from ..models import Attachment
 from ..services import attachments
@@ -46,6 +47,9 @@ class TaskAttachments(MethodView):
     def post(self, files: dict[str, Any], task_id: uuid.UUID) -> Attachment:
         """Attach a file (multipart/form-data, field `file`); its type is sniffed from its
         bytes; 413 over ATTACHMENT_MAX_BYTES or the project's quota"""
+        extra = sorted(set(request.form) | (set(request.files) - {"file"}))
+        if extra:  # the form has one field; anything else is a mistake, said so
+            raise Invalid(f"Unknown field {extra[0]!r}: send only `file`.", field=extra[0])
         upload = files["file"]
         return attachments.upload(current_actor(), task_id, upload.stream, upload.filename)
 
