@@ -186,7 +186,9 @@ def test_a_failed_coalesced_mail_is_retried_whole_with_the_same_message_id(
 def test_a_daily_digest_groups_the_days_changes_and_says_nothing_when_idle(
     app: Flask, alice: ApiUser, bob: ApiUser
 ) -> None:
-    bob.patch(SETTINGS, json={"mode": "digest", "digest_hour": 9, "time_zone": "Europe/Berlin"})
+    # The digest within the hour, so the reminder below (3 hours) is still due soon then.
+    hour = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(hours=1)).hour
+    bob.patch(SETTINGS, json={"mode": "digest", "digest_hour": hour, "time_zone": "Europe/Berlin"})
     one = alice.create_project("Alpha")["id"]
     two = alice.create_project("Beta")["id"]
     for pid in (one, two):
@@ -197,7 +199,8 @@ def test_a_daily_digest_groups_the_days_changes_and_says_nothing_when_idle(
     with app.app_context():
         notifications.queue_due_reminders()
         due = db.session.scalar(sa.select(User.digest_next_at).where(User.email == bob.email))
-    assert due is not None and due.astimezone(ZoneInfo("Europe/Berlin")).hour == 9
+    assert due is not None and due.astimezone(ZoneInfo("Europe/Berlin")).hour == hour
+    assert due - datetime.now(UTC) <= timedelta(hours=1)
     assert {status for _, status in statuses(app, bob.email)} == {"digest"}
     assert mails_to(app, bob.email) == []
     with app.app_context():
