@@ -7,7 +7,6 @@ from typing import Any
 
 from flask.views import MethodView
 
-from ..models import Notification
 from ..services import inbox, preferences
 from . import schemas as s
 from .base import Blueprint, current_actor, paged
@@ -18,16 +17,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Notification settings, the inbox, watching and muting",
 )
-
-
-class Entry:
-    """An inbox entry as the API shows it."""
-
-    def __init__(self, note: Notification) -> None:
-        self.id, self.kind = note.id, note.kind
-        self.project_id, self.task_id = note.project_id, note.task_id
-        self.created_at, self.read_at = note.created_at, note.read_at
-        self.text, self.url = inbox.text(note), inbox.url(note)
 
 
 @blp.route("/users/me/notification-settings")
@@ -53,10 +42,9 @@ class MyInbox(MethodView):
     @blp.auth()
     @blp.response(200, s.NotificationEntrySchema(many=True))
     @blp.paginate()
-    def get(self, pagination_parameters: Any) -> list[Entry]:
+    def get(self, pagination_parameters: Any) -> list[inbox.Entry]:
         """Your inbox: every notification, mailed or not, newest first"""
-        entries = paged(pagination_parameters, inbox.list_entries, current_actor())
-        return [Entry(note) for note in entries]
+        return paged(pagination_parameters, inbox.entries, current_actor())
 
 
 @blp.route("/users/me/notifications/read")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 
@@ -80,13 +82,42 @@ def mark_read(
     return unread_count(actor)
 
 
-def text(note: Notification) -> str:
-    return line(note)
-
-
-def url(note: Notification) -> str:
+def _url(note: Notification) -> str:
     if note.task_id is not None:
         return f"/projects/{note.project_id}?task={note.task_id}"
     if note.project_id is not None:
         return f"/projects/{note.project_id}"
     return "/notifications"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An inbox entry as the pages and the API show it: what happened, and where."""
+
+    id: uuid.UUID
+    kind: str
+    text: str
+    url: str
+    project_id: uuid.UUID | None
+    task_id: uuid.UUID | None
+    created_at: datetime
+    read_at: datetime | None
+
+    @classmethod
+    def of(cls, note: Notification) -> Entry:
+        return cls(
+            note.id,
+            note.kind,
+            line(note),
+            _url(note),
+            note.project_id,
+            note.task_id,
+            note.created_at,
+            note.read_at,
+        )
+
+
+def entries(actor: Actor, *, offset: int = 0, limit: int | None = None) -> Page[Entry]:
+    """The inbox page by page, newest first."""
+    found = list_entries(actor, offset=offset, limit=limit)
+    return Page([Entry.of(note) for note in found.items], found.total)

@@ -86,8 +86,10 @@ def line(note: Notification) -> str:
     """One line saying what a notification is about: the inbox's entry, a line of a
     coalesced mail or of a digest."""
     p = note.payload or {}
-    who, task, project = p.get("actor_name", "Someone"), p.get("task_title", ""), p.get(
-        "project_title", ""
+    who, task, project = (
+        p.get("actor_name", "Someone"),
+        p.get("task_title", ""),
+        p.get("project_title", ""),
     )
     if note.kind == ASSIGNED.name:
         return f"{who} assigned you to “{task}”"
@@ -124,6 +126,7 @@ class Outbox:
         self.ids: list[uuid.UUID] = []  # to send now (account mail)
         self.later: list[uuid.UUID] = []  # to send once their coalescing window is over
         self.hook_ids: list[uuid.UUID] = []
+        self._muting: dict[uuid.UUID, set[uuid.UUID]] = {}  # project → who mutes it
 
     def event(self, project_id: uuid.UUID, event: str, actor: Actor, **objects: Any) -> None:
         """A webhook event of the project (`webhooks.EVENTS`): a delivery row for each
@@ -162,9 +165,14 @@ class Outbox:
             if not user.is_active:
                 return None
             if not kind.account:
-                from .preferences import mail_status
+                from .preferences import mail_status, muting
 
-                found = mail_status(user, setting_of(kind), project_id)
+                muted: set[uuid.UUID] = set()
+                if project_id is not None:
+                    if project_id not in self._muting:
+                        self._muting[project_id] = muting(project_id)
+                    muted = self._muting[project_id]
+                found = mail_status(user, setting_of(kind), project_id, muted)
                 if found is None:
                     return None
                 status = found
@@ -313,13 +321,16 @@ def queue_due_reminders(now: datetime | None = None) -> list[uuid.UUID]:
         )
         .order_by(Task.due_date, Task.id, User.id)
     ).all()
-    from .preferences import mail_status
+    from .preferences import mail_status, muting
 
+    mutes: dict[uuid.UUID, set[uuid.UUID]] = {}
     values = []
     for task, user, project_title in rows:
         due = task.due_date
         assert due is not None
-        status = mail_status(user, setting_of(DUE_SOON), task.project_id)
+        if task.project_id not in mutes:
+            mutes[task.project_id] = muting(task.project_id)
+        status = mail_status(user, setting_of(DUE_SOON), task.project_id, mutes[task.project_id])
         if status is None:  # a muted project
             continue
         values.append(

@@ -204,10 +204,24 @@ def muted(user_id: uuid.UUID, project_id: uuid.UUID) -> bool:
     return follow is not None and follow.state == "mute"
 
 
-def mail_status(user: User, setting: str, project_id: uuid.UUID | None) -> str | None:
-    """What a new notification of this kind is for the user: None (a muted project: no
-    notification), "inbox" (no mail), "digest" or "pending" (instant mail)."""
-    if project_id is not None and muted(user.id, project_id):
+def muting(project_id: uuid.UUID) -> set[uuid.UUID]:
+    """Who mutes the project (one query, for every recipient of a change)."""
+    return set(
+        db.session.scalars(
+            select(ProjectFollow.user_id).where(
+                ProjectFollow.project_id == project_id, ProjectFollow.state == "mute"
+            )
+        )
+    )
+
+
+def mail_status(
+    user: User, setting: str, project_id: uuid.UUID | None, muted_ids: set[uuid.UUID]
+) -> str | None:
+    """What a new notification of this kind is for the user: None (they mute the
+    project: no notification), "inbox" (no mail), "digest" or "pending" (instant mail).
+    `muted_ids`: who mutes the project (`muting`)."""
+    if project_id is not None and user.id in muted_ids:
         return None
     if user.notify_mode == "off" or not (user.notify_kinds or {}).get(setting, True):
         return "inbox"

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from ..errors import DomainError, Gone, NotFound
 from ..extensions import csrf
 from ..services import inbox, preferences, unsubscribe
-from .htmx import is_htmx, see_other
+from .htmx import see_other
 
 bp = Blueprint("web_notify", __name__)
 
@@ -40,12 +40,6 @@ def unread_notifications() -> int:
     return inbox.unread_count(current_user) if current_user.is_authenticated else 0
 
 
-class Entry:
-    def __init__(self, note: Any) -> None:
-        self.id, self.read_at, self.created_at = note.id, note.read_at, note.created_at
-        self.text, self.url = inbox.text(note), inbox.url(note)
-
-
 @bp.get("/notifications")
 @login_required
 def show() -> Response:
@@ -53,11 +47,11 @@ def show() -> Response:
         page = max(int(request.args.get("page", "1")), 1)
     except ValueError:
         page = 1
-    found = inbox.list_entries(current_user, offset=(page - 1) * PAGE, limit=PAGE)
+    found = inbox.entries(current_user, offset=(page - 1) * PAGE, limit=PAGE)
     return make_response(
         render_template(
             "notifications/inbox.html",
-            entries=[Entry(note) for note in found.items],
+            entries=found.items,
             page=page,
             more=found.total > page * PAGE,
         )
@@ -120,10 +114,6 @@ def save_settings() -> Response:
 
 
 def _follow(message: str, back: str) -> Response:
-    if is_htmx():
-        response = make_response("", 204)
-        response.headers["HX-Refresh"] = "true"
-        return response
     flash(message, "success")
     return see_other(back)
 
