@@ -70,7 +70,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_api(app: Flask) -> None:
-    from .api import attachments, boards, docs, integrations, notify, projects, tasks, users
+    from .api import (
+        attachments,
+        boards,
+        docs,
+        integrations,
+        notify,
+        projects,
+        tasks,
+        transfer,
+        users,
+    )
 
     rest_api.init_app(app)
     rest_api.spec.components.security_scheme(
@@ -81,7 +91,7 @@ def _register_api(app: Flask) -> None:
             "description": "An access token from POST /api/v1/auth/tokens, or a personal token.",
         },
     )
-    for module in (users, projects, tasks, boards, attachments, integrations, notify):
+    for module in (users, projects, tasks, boards, attachments, integrations, notify, transfer):
         rest_api.register_blueprint(module.blp)
         csrf.exempt(module.blp)
         limits.limit_per_caller(module.blp)

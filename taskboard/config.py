@@ -215,6 +215,8 @@ def load(instance_path: Path) -> dict[str, Any]:
         "NOTIFY_COALESCE_SECONDS": env_nonnegative_int("NOTIFY_COALESCE_SECONDS", 120),
         "BOARD_COLUMN_PAGE": env_positive_int("BOARD_COLUMN_PAGE", 50),
         "ATTACHMENT_STORAGE": storage,
+        "TRASH_DAYS": env_positive_int("TRASH_DAYS", 30),
+        "IMPORT_MAX_BYTES": env_positive_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024),
         "ATTACHMENT_MAX_BYTES": env_positive_int("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024),
         "ATTACHMENT_PROJECT_MAX_BYTES": env_nonnegative_int("ATTACHMENT_PROJECT_MAX_BYTES", 0),
         "S3_ENDPOINT_URL": env_str("S3_ENDPOINT_URL"),

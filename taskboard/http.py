@@ -33,9 +33,7 @@ DOCS_CSP = (
     "worker-src 'self' blob:; base-uri 'self'; frame-ancestors 'none'; object-src 'none'"
 )
 # Secrets travel in some paths (mailed links, feeds, shared boards); never log them.
-_SECRET_PATH = re.compile(
-    r"^(/(?:reset-password|confirm-email|invitations|calendar|share)/)[^/]+"
-)
+_SECRET_PATH = re.compile(r"^(/(?:reset-password|confirm-email|invitations|calendar|share)/)[^/]+")
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -327,13 +325,18 @@ _UPLOAD_PATH = re.compile(r"^/(?:api/v1/)?tasks/[^/]+/attachments$")
 UPLOAD_FORM_SLACK = 64 * 1024
 
 
+_IMPORT_PATH = re.compile(r"^/(?:api/v1/)?projects/(?:import(?:/trello)?|[^/]+/import\.csv)$")
+
+
 def _upload_limit() -> None:
-    if (
-        request.method == "POST"
-        and request.mimetype == "multipart/form-data"
-        and _UPLOAD_PATH.match(request.path)
-    ):
+    """Uploads get their own body limit, checked before the body is read: attachments
+    ATTACHMENT_MAX_BYTES, imports IMPORT_MAX_BYTES (everything else the 1 MiB of JSON)."""
+    if request.method != "POST" or request.mimetype != "multipart/form-data":
+        return
+    if _UPLOAD_PATH.match(request.path):
         request.max_content_length = current_app.config["ATTACHMENT_MAX_BYTES"] + UPLOAD_FORM_SLACK
+    elif _IMPORT_PATH.match(request.path):
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"] + UPLOAD_FORM_SLACK
 
 
 def init_app(app: Flask) -> None:

@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 
 from .queue import Every, huey, job_context
-from .services import accounts, attachments, delivery, notifications, webhooks
+from .services import accounts, attachments, delivery, notifications, trash, webhooks
 
 log = logging.getLogger("taskboard.jobs")
 
@@ -73,6 +73,16 @@ def purge_outbox() -> int:
     if deleted:
         log.info("deleted %d old notification(s)", deleted)
     return deleted
+
+
+@huey.periodic_task(Every(3600))
+def purge_trash() -> int:
+    """Purge what has been in the trash longer than TRASH_DAYS, files included."""
+    with job_context():
+        purged = trash.purge()
+    if purged:
+        log.info("purged %d item(s) from the trash", purged)
+    return purged
 
 
 @huey.periodic_task(Every(24 * 3600))

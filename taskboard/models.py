@@ -31,9 +31,43 @@ from .extensions import db
 STATUSES: tuple[str, ...] = ("todo", "in_progress", "done")
 STATUS_LABELS: dict[str, str] = {"todo": "To Do", "in_progress": "In Progress", "done": "Done"}
 SCOPES: tuple[str, ...] = ("read", "write")
+# The kinds of change a card's history records (`Activity.verb`).
+VERBS: tuple[str, ...] = (
+    "created",
+    "title_changed",
+    "description_changed",
+    "status_changed",
+    "assignee_added",
+    "assignee_removed",
+    "due_date_changed",
+    "commented",
+    "comment_edited",
+    "comment_deleted",
+    "column_changed",
+    "label_added",
+    "label_removed",
+    "checklist_item_added",
+    "checklist_item_edited",
+    "checklist_item_checked",
+    "checklist_item_unchecked",
+    "checklist_item_removed",
+    "attachment_added",
+    "attachment_removed",
+    "restored",
+    "imported",
+)
 # The palette labels are drawn from; each is rendered with AA contrast (static/css/app.css).
 LABEL_COLORS: tuple[str, ...] = (
-    "gray", "red", "orange", "yellow", "green", "teal", "blue", "indigo", "purple", "pink",
+    "gray",
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "teal",
+    "blue",
+    "indigo",
+    "purple",
+    "pink",
 )
 
 
@@ -488,6 +522,39 @@ class BlobRemoval(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrashItem(db.Model):
+    """A deleted task or project, kept for `TRASH_DAYS`: its rows as they were (`data`),
+    so restoring it brings back everything it had, with the same ids. Its attachments'
+    files stay in the storage (`file_keys`) until the item is purged."""
+
+    __tablename__ = "trash_items"
+    __table_args__ = (
+        Index("ix_trash_items_project_deleted", "project_id", "deleted_at"),
+        Index("ix_trash_items_deleted", "deleted_at"),
+        CheckConstraint("kind IN ('task', 'project')", name="kind_known"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    kind: Mapped[str] = mapped_column(String(8))
+    # The task's project, or the project itself; plain ids: both rows are gone.
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
+    # Who may restore a project: its owner (tasks: any member of the project).
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(255))
+    deleted_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    file_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    deleted_by: Mapped[User | None] = relationship(foreign_keys=[deleted_by_id])
+
+    def __repr__(self) -> str:
+        return f"<TrashItem {self.kind} {self.title!r}>"
 
 
 class Webhook(db.Model):

@@ -344,20 +344,27 @@ def test_bad_uploads_get_a_clear_4xx_and_change_nothing(
     assert table_counts(app) == before and store.keys() == []
 
 
-def test_deleting_a_task_or_project_removes_the_files(
+def test_files_stay_while_in_the_trash_and_go_when_it_is_purged(
     app: Flask, store: Any, alice: ApiUser, card: dict[str, str]
 ) -> None:
     upload(alice, card["task"], b"one", "one.txt")
     other = alice.create_task(card["project"], "Second")
     upload(alice, other["id"], b"two", "two.txt")
-    upload(alice, other["id"], PNG, "three.png")
+    made = upload(alice, other["id"], PNG, "three.png").json
     assert len(store.keys()) == 3
     assert alice.delete(f"{API}/tasks/{other['id']}").status_code == 204
-    assert len(store.keys()) == 1
+    assert len(store.keys()) == 3  # in the trash: restorable with its files
+    assert alice.post(f"{API}/tasks/{other['id']}/restore").status_code == 200
+    assert alice.get(f"{API}/tasks/{other['id']}").json["attachment_count"] == 2
+    assert alice.get(f"{API}/attachments/{made['id']}/download").data == PNG
+    assert alice.delete(f"{API}/tasks/{other['id']}").status_code == 204
     assert alice.delete(f"{API}/projects/{card['project']}").status_code == 204
-    assert store.keys() == []
+    assert len(store.keys()) == 3
     with app.app_context():
+        later = utcnow() + timedelta(days=app.config["TRASH_DAYS"], seconds=1)
+        assert trash.purge(later) == 2  # the project, and the task trashed before it
         assert attachments.pending_removals() == 0
+    assert store.keys() == []
 
 
 def test_a_failed_removal_never_fails_the_request_and_is_retried(

@@ -14,7 +14,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
-from ..models import LABEL_COLORS, SCOPES, STATUSES
+from ..models import LABEL_COLORS, SCOPES, STATUSES, VERBS
 from ..services import common as c
 from ..services.common import YEAR_PATTERN, is_plain
 from ..services.preferences import KINDS as NOTIFY_KINDS
@@ -430,30 +430,7 @@ class ActivitySchema(Schema):
     actor = fields.Nested(UserSchema, dump_only=True)
     verb = fields.String(
         dump_only=True,
-        metadata={
-            "enum": [
-                "created",
-                "title_changed",
-                "description_changed",
-                "status_changed",
-                "assignee_added",
-                "assignee_removed",
-                "due_date_changed",
-                "commented",
-                "comment_edited",
-                "comment_deleted",
-                "column_changed",
-                "label_added",
-                "label_removed",
-                "checklist_item_added",
-                "checklist_item_edited",
-                "checklist_item_checked",
-                "checklist_item_unchecked",
-                "checklist_item_removed",
-                "attachment_added",
-                "attachment_removed",
-            ]
-        },
+        metadata={"enum": list(VERBS)},
     )
     detail = fields.Dict(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -485,6 +462,34 @@ class AttachmentSchema(Schema):
 
 class AttachmentUploadSchema(Schema):
     file = Upload(required=True, metadata={"description": "The file (multipart field `file`)."})
+
+
+# Trash, import and export ------------------------------------------------------------
+
+
+class TrashItemSchema(Schema):
+    id = fields.UUID(dump_only=True, metadata={"description": "The trash entry's id."})
+    kind = fields.String(dump_only=True, metadata={"enum": ["task", "project"]})
+    title = fields.String(dump_only=True)
+    project_id = fields.UUID(dump_only=True)
+    project_title = fields.String(dump_only=True, allow_none=True)
+    task_id = fields.UUID(dump_only=True, allow_none=True)
+    deleted_at = fields.DateTime(dump_only=True)
+    deleted_by = fields.Nested(UserSchema, dump_only=True, allow_none=True)
+    purge_at = fields.DateTime(
+        dump_only=True, metadata={"description": "When it is deleted for good (TRASH_DAYS)."}
+    )
+
+
+class ImportUploadSchema(Schema):
+    file = Upload(
+        required=True,
+        metadata={"description": "The file (multipart field `file`), up to IMPORT_MAX_BYTES."},
+    )
+
+
+class CsvImportResultSchema(Schema):
+    imported = fields.Integer(dump_only=True, metadata={"description": "Tasks added."})
 
 
 # Integrations -----------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 import filetype
 from flask import current_app
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import InvalidRequestError
 
 from ..errors import Forbidden, Invalid, NotFound, TooLarge
@@ -299,30 +299,6 @@ def delete_attachment(actor: Actor, attachment_id: uuid.UUID) -> Attachment:
     db.session.commit()
     queue_removals([removal.id])
     return attachment
-
-
-def discard_files(task_ids: Any) -> int:
-    """In the transaction deleting these tasks (a select of ids): their attachments' rows
-    go and a removal per file is written. The number of files; call `queue_removals()`
-    after the commit when it is not 0."""
-    keys = select(Attachment.storage_key).where(Attachment.task_id.in_(task_ids))
-    count = db.session.scalar(select(func.count()).select_from(keys.subquery())) or 0
-    if count:
-        now = utcnow()
-        db.session.execute(
-            insert(BlobRemoval).from_select(
-                ["id", "storage_key", "attempts", "next_attempt_at", "created_at"],
-                select(
-                    Attachment.id,  # a fresh id is not needed: each attachment has one file
-                    Attachment.storage_key,
-                    literal(0),
-                    literal(now, BlobRemoval.next_attempt_at.type),
-                    literal(now, BlobRemoval.created_at.type),
-                ).where(Attachment.task_id.in_(task_ids)),
-            )
-        )
-        db.session.execute(delete(Attachment).where(Attachment.task_id.in_(task_ids)))
-    return count
 
 
 # Removing files: the job and the sweep --------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from ..errors import Invalid
 from ..extensions import db
 from ..models import Notification, utcnow
+from . import trash
 from .common import Actor, Page
 from .notifications import KINDS, line
 
@@ -21,7 +22,11 @@ def _kinds() -> list[str]:
 
 
 def _mine(actor: Actor) -> object:
-    return (Notification.user_id == actor.id) & Notification.kind.in_(_kinds())
+    return (
+        (Notification.user_id == actor.id)
+        & Notification.kind.in_(_kinds())
+        & ~trash.hidden_notifications()
+    )
 
 
 def list_entries(

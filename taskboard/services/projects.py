@@ -13,20 +13,14 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import (
     Activity,
-    BoardColumn,
-    ChecklistItem,
-    Comment,
-    Invitation,
-    Label,
     Membership,
     Project,
     Task,
     TaskAssignee,
-    TaskLabel,
     User,
     utcnow,
 )
-from . import accounts, attachments
+from . import accounts, trash
 from .common import Actor, Page, check_description, check_title, check_version, lock_project
 from .notifications import Outbox
 
@@ -139,22 +133,10 @@ def locked(project: Project, expected_version: int | None = None) -> Project:
 def delete_project(
     actor: Actor, project_id: uuid.UUID, *, expected_version: int | None = None
 ) -> None:
-    """Delete the project with its tasks, comments and history."""
+    """Move the project, with its tasks, comments and history, to the trash."""
     project = locked(get_for_owner(actor, project_id), expected_version)
-    task_ids = select(Task.id).where(Task.project_id == project.id)
-    files = attachments.discard_files(task_ids)
-    # Explicit deletes so SQLite without foreign-key cascades behaves like PostgreSQL.
-    for model in (TaskAssignee, TaskLabel, ChecklistItem, Activity, Comment):
-        db.session.execute(delete(model).where(model.task_id.in_(task_ids)))
-    db.session.execute(delete(Invitation).where(Invitation.project_id == project.id))
-    db.session.execute(delete(Task).where(Task.project_id == project.id))
-    db.session.execute(delete(Label).where(Label.project_id == project.id))
-    db.session.execute(delete(BoardColumn).where(BoardColumn.project_id == project.id))
-    db.session.execute(delete(Membership).where(Membership.project_id == project.id))
-    db.session.delete(project)
+    trash.put_project(actor, project)
     db.session.commit()
-    if files:
-        attachments.queue_removals()
 
 
 def list_members(

@@ -25,17 +25,15 @@ from ..models import (
     STATUSES,
     Activity,
     BoardColumn,
-    ChecklistItem,
     Comment,
     Label,
     Membership,
     Task,
-    TaskAssignee,
     TaskLabel,
     User,
     utcnow,
 )
-from . import attachments, columns, labels, projects, webhooks
+from . import columns, labels, projects, trash, webhooks
 from .cards import Card
 from .common import (
     COMMENT_MAX,
@@ -114,7 +112,7 @@ def check_due_date(due_date: datetime | None) -> datetime | None:
     return check_moment(due_date, "due_date", "Due date")
 
 
-def _record(task_id: uuid.UUID, actor: Actor, verb: str, now: datetime, **detail: Any) -> None:
+def record(task_id: uuid.UUID, actor: Actor, verb: str, now: datetime, **detail: Any) -> None:
     db.session.add(
         Activity(task_id=task_id, actor_id=actor.id, verb=verb, detail=detail, created_at=now)
     )
@@ -133,7 +131,7 @@ def _reload(task: Task) -> None:
         raise NotFound(TASK_NOT_FOUND) from exc
 
 
-def _shift(column_id: uuid.UUID, lower: int, upper: int | None, by: int) -> None:
+def shift(column_id: uuid.UUID, lower: int, upper: int | None, by: int) -> None:
     """Add `by` to the position of the cards at lower ≤ position (< upper) in one column."""
     query = sql_update(Task).where(Task.column_id == column_id, Task.position >= lower)
     if upper is not None:
@@ -205,7 +203,7 @@ def create(
     column = columns.for_task(project_id, column_id, status)
     status = column.category
     if at_top:
-        _shift(column.id, 0, None, +1)
+        shift(column.id, 0, None, +1)
     now = utcnow()
     task = Task(
         id=task_id,
@@ -223,12 +221,12 @@ def create(
     task.assignees = assignees
     db.session.add(task)
     db.session.flush()
-    _record(task.id, actor, "created", now, title=title, status=status, column=column.name)
+    record(task.id, actor, "created", now, title=title, status=status, column=column.name)
     for user in assignees:
-        _record(task.id, actor, "assignee_added", now, user_id=str(user.id), name=user.name)
+        record(task.id, actor, "assignee_added", now, user_id=str(user.id), name=user.name)
     for label in chosen_labels:
         db.session.add(TaskLabel(task_id=task.id, label_id=label.id))
-        _record(task.id, actor, "label_added", now, label_id=str(label.id), name=label.name)
+        record(task.id, actor, "label_added", now, label_id=str(label.id), name=label.name)
     outbox = Outbox()
     outbox.assigned(task, assignees, actor)
     outbox.event(project_id, "task.created", actor, task=webhooks.task_data(task))
@@ -246,13 +244,13 @@ def _move(task: Task, column: BoardColumn, position: int | None) -> bool:
         if target == old_position:
             return False
         if target > old_position:
-            _shift(column.id, old_position + 1, target + 1, -1)
+            shift(column.id, old_position + 1, target + 1, -1)
         else:
-            _shift(column.id, target, old_position, +1)
+            shift(column.id, target, old_position, +1)
     else:
         target = size if position is None else min(position, size)
-        _shift(old_column, old_position + 1, None, -1)
-        _shift(column.id, target, None, +1)
+        shift(old_column, old_position + 1, None, -1)
+        shift(column.id, target, None, +1)
     task.column_id, task.status, task.position = column.id, column.category, target
     return True
 
@@ -302,11 +300,11 @@ def _record_move(
     names = {"from_column": source.name, "to_column": target.name}
     if source.category != target.category:
         detail = {"from": source.category, "to": target.category, **names}
-        _record(task.id, actor, "status_changed", now, **detail)
+        record(task.id, actor, "status_changed", now, **detail)
         if target.category == "done":
             outbox.moved_to_done(task, actor)
     else:
-        _record(task.id, actor, "column_changed", now, **{"from": source.name, "to": target.name})
+        record(task.id, actor, "column_changed", now, **{"from": source.name, "to": target.name})
 
 
 def update(
@@ -366,8 +364,8 @@ class _Change:
         self.assigned: list[User] = []  # newly assigned: told by the assigned kind
         self.outbox = Outbox()
 
-    def _record(self, verb: str, **detail: Any) -> None:
-        _record(self.task.id, self.actor, verb, self.now, **detail)
+    def record(self, verb: str, **detail: Any) -> None:
+        record(self.task.id, self.actor, verb, self.now, **detail)
         self.changed = True
         self.edited = True
 
@@ -412,19 +410,19 @@ class _Change:
     def title(self, title: str | None) -> None:
         new = check_title(title)
         if new != self.task.title:
-            self._record("title_changed", **{"from": self.task.title, "to": new})
+            self.record("title_changed", **{"from": self.task.title, "to": new})
             self.task.title = new
 
     def description(self, description: str | None) -> None:
         new = check_description(description)
         if new != self.task.description:
-            self._record("description_changed")
+            self.record("description_changed")
             self.task.description = new
 
     def due_date(self, due_date: datetime | None) -> None:
         new = check_due_date(due_date)
         if new != self.task.due_date:
-            self._record("due_date_changed", **{"from": _iso(self.task.due_date), "to": _iso(new)})
+            self.record("due_date_changed", **{"from": _iso(self.task.due_date), "to": _iso(new)})
             self.task.due_date = new
 
     def assignees(self, assignee_ids: Iterable[uuid.UUID]) -> None:
@@ -454,11 +452,11 @@ class _Change:
                         TaskLabel.task_id == task.id, TaskLabel.label_id == label_id
                     )
                 )
-                self._record("label_removed", label_id=str(label_id), name=label.name)
+                self.record("label_removed", label_id=str(label_id), name=label.name)
         for label_id, label in wanted.items():
             if label_id not in current:
                 db.session.add(TaskLabel(task_id=task.id, label_id=label_id))
-                self._record("label_added", label_id=str(label_id), name=label.name)
+                self.record("label_added", label_id=str(label_id), name=label.name)
 
     def place(self, status: str | None, column_id: uuid.UUID | None, position: int | None) -> None:
         """Move within or across columns. A column, or a status other than the card's
@@ -488,10 +486,10 @@ def _reassign(task: Task, actor: Actor, assignees: list[User], now: datetime) ->
     wanted = {user.id: user for user in assignees}
     for user_id, user in current.items():
         if user_id not in wanted:
-            _record(task.id, actor, "assignee_removed", now, user_id=str(user_id), name=user.name)
+            record(task.id, actor, "assignee_removed", now, user_id=str(user_id), name=user.name)
     for user_id, user in wanted.items():
         if user_id not in current:
-            _record(task.id, actor, "assignee_added", now, user_id=str(user_id), name=user.name)
+            record(task.id, actor, "assignee_added", now, user_id=str(user_id), name=user.name)
     if current.keys() == wanted.keys():
         return None
     task.assignees = assignees
@@ -514,15 +512,10 @@ def delete_task(actor: Actor, task_id: uuid.UUID, *, expected_version: int | Non
         actor,
         task={"id": str(task.id), "project_id": str(task.project_id), "title": task.title},
     )
-    files = attachments.discard_files(select(Task.id).where(Task.id == task.id))
-    for model in (TaskAssignee, TaskLabel, ChecklistItem, Activity, Comment):
-        db.session.execute(delete(model).where(model.task_id == task.id))
-    db.session.execute(delete(Task).where(Task.id == task.id))
-    _shift(task.column_id, task.position + 1, None, -1)
+    trash.put_task(actor, task)
+    shift(task.column_id, task.position + 1, None, -1)
     db.session.commit()
     outbox.dispatch()
-    if files:
-        attachments.queue_removals()
 
 
 def add_comment(actor: Actor, task_id: uuid.UUID, body: str) -> Comment:
@@ -534,7 +527,7 @@ def add_comment(actor: Actor, task_id: uuid.UUID, body: str) -> Comment:
     comment = Comment(task_id=task.id, author_id=actor.id, body=body, created_at=now)
     db.session.add(comment)
     db.session.flush()
-    _record(task.id, actor, "commented", now, comment_id=str(comment.id))
+    record(task.id, actor, "commented", now, comment_id=str(comment.id))
     outbox = Outbox()
     outbox.commented(task, comment, actor)
     outbox.event(
@@ -582,7 +575,7 @@ def edit_comment(actor: Actor, comment_id: uuid.UUID, body: str) -> Comment:
     if body != comment.body:
         now = utcnow()
         comment.body, comment.edited_at = body, now
-        _record(task.id, actor, "comment_edited", now, comment_id=str(comment.id))
+        record(task.id, actor, "comment_edited", now, comment_id=str(comment.id))
     db.session.commit()
     return comment
 
@@ -593,7 +586,7 @@ def delete_comment(actor: Actor, comment_id: uuid.UUID) -> None:
     if comment.author_id != actor.id and not projects.is_owner(actor.id, task.project_id):
         raise Forbidden("Only its author or the project's owner can delete a comment.")
     _lock_board(task.project_id, task.id)
-    _record(
+    record(
         task.id,
         actor,
         "comment_deleted",
