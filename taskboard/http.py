@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-from flask import Flask, Request, Response, current_app, g, request, session
+from flask import Flask, Request, Response, current_app, g, request, send_file, session
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
@@ -364,6 +364,17 @@ def content_disposition(kind: str, filename: str) -> str:
     fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\/' else "_" for ch in fallback)
     fallback = fallback.strip() or "file"
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def download_response(data: Any, mimetype: str, filename: str) -> Response:
+    """Bytes (or a file object) to save under `filename`, never cached: an export."""
+    if isinstance(data, bytes):
+        response = Response(data, mimetype=mimetype)
+    else:
+        response = send_file(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = content_disposition("attachment", filename)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def file_response(found: Any) -> Response:

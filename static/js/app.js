@@ -27,11 +27,26 @@
   });
 
   var noticeTimer = null;
-  function showNotice(message) {
+  // `undo`: a URL to POST to from the notice's "Undo" button (a deleted card comes back).
+  function showNotice(message, undo) {
     var notice = document.getElementById("notice");
     if (!notice) return;
     notice.hidden = false;          // shown first, so the alert's new text is announced
     notice.textContent = message;
+    if (undo && window.htmx) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-small notice-undo";
+      button.textContent = "Undo";
+      button.addEventListener("click", function (event) {
+        event.stopPropagation();
+        notice.hidden = true;
+        var source = document.getElementById("board-title") || document.body;
+        window.htmx.ajax("POST", undo, { source: source, swap: "none" });
+      });
+      notice.appendChild(document.createTextNode(" "));
+      notice.appendChild(button);
+    }
     window.clearTimeout(noticeTimer);
     noticeTimer = window.setTimeout(function () { notice.hidden = true; }, 8000);
   }
@@ -58,7 +73,8 @@
   // A deleted card's detail closes: say so where everyone sees it, and put the focus on
   // the board's heading rather than leaving it on the page's body.
   document.addEventListener("task-deleted", function (event) {
-    showNotice(eventText(event) || "Task deleted.");
+    var detail = event.detail || {};
+    showNotice(eventText(event) || "Task deleted.", typeof detail.undo === "string" ? detail.undo : null);
     var heading = document.getElementById("board-title");
     if (heading) heading.focus();
   });

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from typing import Any
 
-from flask import Response, request, send_file
+from flask import Response, request
 from flask.views import MethodView
 
 from ..errors import Invalid
-from ..http import content_disposition
+from ..http import download_response
 from ..services import csv_tasks, tasks, transfer, trash, trello
 from ..services.trash import Trashed
 from . import schemas as s
@@ -31,17 +30,6 @@ def _the_file(files: dict[str, Any]) -> Any:
     if extra:
         raise Invalid(f"Unknown field {extra[0]!r}: send only `file`.", field=extra[0])
     return files["file"].stream
-
-
-def _download(data: bytes, mimetype: str, filename: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = content_disposition("attachment", filename)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _name(project_id: uuid.UUID, extension: str) -> str:
-    return f"project-{project_id}.{extension}"
 
 
 @blp.route("/projects/import")
@@ -79,7 +67,7 @@ class JsonExport(MethodView):
         """Everything of the project as one document (docs/export-format.md): columns,
         labels, tasks, checklists, comments, history, attachment metadata"""
         data = transfer.document_bytes(current_actor(), project_id)
-        return _download(data, "application/json", _name(project_id, "json"))
+        return download_response(data, "application/json", transfer.file_name(project_id, "json"))
 
 
 @blp.route("/projects/<uuid:project_id>/export.zip")
@@ -89,17 +77,8 @@ class ZipExport(MethodView):
     @blp.errors(404)
     def get(self, project_id: uuid.UUID) -> Response:
         """The JSON export as `project.json` with every attachment's bytes in `files/`"""
-        spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-        transfer.write_zip(current_actor(), project_id, spool)
-        spool.seek(0)
-        response = send_file(
-            spool,
-            mimetype="application/zip",
-            as_attachment=True,
-            download_name=_name(project_id, "zip"),
-        )
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        archive = transfer.zip_file(current_actor(), project_id)
+        return download_response(archive, "application/zip", transfer.file_name(project_id, "zip"))
 
 
 @blp.route("/projects/<uuid:project_id>/export.csv")
@@ -112,7 +91,9 @@ class CsvExport(MethodView):
         due_date, created_at, checklist (done/total); UTF-8 with BOM, no cell a
         spreadsheet would run as a formula"""
         data = csv_tasks.export(current_actor(), project_id)
-        return _download(data, "text/csv; charset=utf-8", _name(project_id, "csv"))
+        return download_response(
+            data, "text/csv; charset=utf-8", transfer.file_name(project_id, "csv")
+        )
 
 
 @blp.route("/projects/<uuid:project_id>/import.csv")

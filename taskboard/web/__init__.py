@@ -45,9 +45,20 @@ def _vary_on_htmx(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from . import account, attachments, auth, board, columns, integrations, notify, projects
+    from . import (
+        account,
+        attachments,
+        auth,
+        board,
+        columns,
+        integrations,
+        notify,
+        projects,
+        transfer,
+    )
 
-    for module in (auth, projects, board, columns, attachments, integrations, notify, account):
+    modules = (auth, projects, board, columns, attachments, integrations, notify, account, transfer)
+    for module in modules:
         app.register_blueprint(module.bp)
         if module is not auth:  # sign-in pages have their own limits
             limit_per_caller(module.bp)

@@ -301,6 +301,7 @@ def _changes_response(
             return None
         upto[column.id] = tail.rank
     keys = _column_keys(board)
+
     def on_page(placed: tasks.Placed) -> bool:
         last = upto[placed.card.column_id]
         return last is None or placed.rank < last
@@ -356,9 +357,7 @@ def _board_answer(
 ) -> Response:
     """A board update for a page (a poll, or after a write from it): what changed since
     the version it shows when that can be told card by card, else its columns."""
-    return _changes_response(project_id, filters, state) or _columns_response(
-        project_id, filters
-    )
+    return _changes_response(project_id, filters, state) or _columns_response(project_id, filters)
 
 
 def _board_page(
@@ -885,7 +884,8 @@ def delete(task_id: uuid.UUID) -> Response:
     if request.form.get("confirm") != "yes":
         return confirm_page(
             question=f"Delete “{task.title}”?",
-            consequence="Its comments and history go with it. This cannot be undone.",
+            consequence="It goes to the project's trash with its comments and history; "
+            "any member can restore it from there.",
             action=f"/tasks/{task.id}/delete",
             button="Delete task",
             cancel=f"/tasks/{task.id}",
@@ -895,9 +895,11 @@ def delete(task_id: uuid.UUID) -> Response:
     if is_htmx():
         response = vary(make_response("", 200))
         trigger(response, BOARD_CHANGED)
-        # A notice everyone sees (and hears: it is an alert), focus back on the board.
-        return trigger(response, "task-deleted", f"Task “{title}” deleted.")
-    flash(f"Task “{title}” deleted.", "success")
+        # A notice everyone sees (and hears: it is an alert) with its "Undo", focus back
+        # on the board.
+        notice = {"value": f"Task “{title}” deleted.", "undo": f"/tasks/{task_id}/restore"}
+        return trigger(response, "task-deleted", notice)
+    flash({"text": f"Task “{title}” deleted.", "undo": f"/tasks/{task_id}/restore"}, "undo")
     return see_other(f"/projects/{project_id}")
 
 

@@ -184,12 +184,14 @@ def delete(project_id: uuid.UUID) -> Response:
         return confirm_page(
             question=f"Delete “{project.title}”?",
             consequence="Its tasks, comments and history go with it, for every member. "
-            "This cannot be undone.",
+            "It stays in your trash for a while, where you can restore it.",
             action=f"/projects/{project.id}/delete",
             button="Delete project",
             cancel=f"/projects/{project.id}/settings",
         )
     title = project.title
     projects.delete_project(current_user, project_id)
-    flash(f"Project “{title}” deleted.", "success")
+    flash(
+        {"text": f"Project “{title}” deleted.", "undo": f"/projects/{project_id}/restore"}, "undo"
+    )
     return see_other("/projects")
