@@ -1,15 +1,23 @@
 """The entry point: `waitress-serve wsgi:app`, `flask --app wsgi …`, `huey_consumer wsgi.huey`."""
 
 import gc
+import os
 import sys
 
 from taskboard import create_app
+from taskboard.backup import InstanceBusy, hold_instance_lock
 from taskboard.config import ConfigError
 from taskboard.queue import huey
 
 try:
     app = create_app()
-except ConfigError as exc:
+    # The web server (and huey_consumer) hold the instance's lock while they run, so that
+    # `flask restore` refuses to replace their data. `flask` commands import this module
+    # too (Flask marks its command line with FLASK_RUN_FROM_CLI); of them, `flask worker`
+    # takes the lock itself.
+    if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+        hold_instance_lock(app.instance_path)
+except (ConfigError, InstanceBusy) as exc:
     # One readable line for the operator instead of a traceback from waitress or flask.
     sys.exit(f"Taskboard cannot start: {exc}")
 

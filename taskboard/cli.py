@@ -220,9 +220,13 @@ def _login_line(owner: User, others: list[User]) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from .backup import backup_command, restore_command
+
     for group in (users, tokens, demo):
         app.cli.add_command(group)
     register_notify_commands(app)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 # Notifications and the worker -------------------------------------------------------
@@ -291,13 +295,16 @@ def notify_purge(keep_days: int | None) -> None:
     help="Longest wait in seconds between polls of an empty queue.",
 )
 @with_appcontext
+@domain_errors
 def worker(workers: int, max_delay: float) -> None:
     """Run the huey consumer with its periodic jobs, in the foreground (Ctrl-C stops it)."""
     from flask import current_app
 
+    from .backup import hold_instance_lock
     from .queue import create_consumer
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    hold_instance_lock(app.instance_path)  # `flask restore` refuses while it is held
     try:
         consumer = create_consumer(app, workers=workers, max_delay=max_delay)
     except RuntimeError as exc:

@@ -33,6 +33,8 @@ BODYLESS = {
     ("PUT", "/api/v1/tasks/<uuid:task_id>/watch"),
     ("PUT", "/api/v1/projects/<uuid:project_id>/watch"),
     ("PUT", "/api/v1/projects/<uuid:project_id>/mute"),
+    ("POST", "/api/v1/tasks/<uuid:task_id>/restore"),
+    ("POST", "/api/v1/projects/<uuid:project_id>/restore"),
 }
 
 MALFORMED_BODIES: list[tuple[str, bytes, str]] = [

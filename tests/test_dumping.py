@@ -139,6 +139,17 @@ def test_every_response_of_an_api_walk_matches_marshmallow(app, compared, alice,
     item = alice.post(f"{url}/checklist", json={"text": "Write it"})
     assert item.status_code == 201
     assert alice.patch(f"{API}/checklist/{item.json['id']}", json={"done": True}).status_code == 200
+    doomed = alice.create_task(pid, "Doomed")
+    assert alice.delete(f"{API}/tasks/{doomed['id']}").status_code == 204
+    assert alice.get(f"{API}/projects/{pid}/trash").status_code == 200
+    assert alice.get(f"{API}/users/me/trash").status_code == 200
+    assert alice.post(f"{API}/tasks/{doomed['id']}/restore").status_code == 200
+    sheet = alice.post(
+        f"{API}/projects/{pid}/import.csv",
+        data={"file": (io.BytesIO(b"title\nFrom a sheet\n"), "tasks.csv")},
+        content_type="multipart/form-data",
+    )
+    assert sheet.status_code == 201, sheet.json
     for path in (
         f"{API}/projects/{pid}/columns",
         f"{API}/columns/{column.json['id']}",

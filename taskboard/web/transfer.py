@@ -90,8 +90,10 @@ def import_csv(project_id: uuid.UUID) -> Response:
             raise Invalid("Choose a CSV file to import.", field="file")
         count = csv_tasks.import_csv(current_user, project_id, upload.stream)
     except (Invalid, TooLarge) as error:
-        flash(error.message, "error")
-        return see_other(f"/projects/{project.id}/transfer")
+        page = render_template(
+            "projects/transfer.html", project=project, columns=csv_tasks.HEADER, error=error.message
+        )
+        return vary(make_response(page, error.status))
     flash(f"Imported {count} task{'' if count == 1 else 's'} from the CSV file.", "success")
     return see_other(f"/projects/{project.id}")
 
