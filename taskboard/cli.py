@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Callable
@@ -219,10 +220,95 @@ def _login_line(owner: User, others: list[User]) -> str:
     return line + "."
 
 
+# Projects: import, export, the trash ----------------------------------------------------
+
+projects = AppGroup("projects", help="Import and export projects; purge the trash.")
+
+
+def _owner(email: str) -> User:
+    user = accounts.find_by_email(email)
+    if user is None or not user.is_active:
+        raise click.ClickException(f"No active account with the email {email}.")
+    return user
+
+
+def _imported(project: Any) -> None:
+    from .services import transfer, trash
+
+    counts = transfer.counts(project.id)
+    counts["in the trash"] = trash.count_for_project(project.id)
+    click.echo(
+        f"Imported “{project.title}” ({project.id}): "
+        + ", ".join(f"{n} {what}" for what, n in counts.items())
+        + "."
+    )
+
+
+@projects.command("import-trello")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--owner", "email", required=True, help="The account that will own the project.")
+@domain_errors
+def projects_import_trello(path: str, email: str) -> None:
+    """Create a project from a Trello board's "Export as JSON" file."""
+    from .services import transfer, trello
+
+    owner = _owner(email)
+    with open(path, "rb") as source:
+        doc = trello.to_document(source, max_bytes=transfer.max_bytes())
+    _imported(transfer.import_document(owner, doc, source="Trello"))
+
+
+@projects.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--owner", "email", required=True, help="The account that will own the project.")
+@domain_errors
+def projects_import(path: str, email: str) -> None:
+    """Create a project from a Taskboard export (.json, or .zip with the files)."""
+    from .services import transfer
+
+    owner = _owner(email)
+    with open(path, "rb") as source:
+        _imported(transfer.import_upload(owner, source))
+
+
+@projects.command("export")
+@click.argument("project_id", type=click.UUID)
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--as", "email", required=True, help="A member whose view is exported.")
+@domain_errors
+def projects_export(project_id: Any, path: str, email: str) -> None:
+    """Write a project's export to PATH: .zip (with the files), .json or .csv."""
+    import shutil
+
+    from .services import csv_tasks, transfer
+
+    member = _owner(email)
+    if path.endswith(".zip"):
+        data: Any = transfer.zip_file(member, project_id)
+    elif path.endswith(".csv"):
+        data = io.BytesIO(csv_tasks.export(member, project_id))
+    elif path.endswith(".json"):
+        data = io.BytesIO(transfer.document_bytes(member, project_id))
+    else:
+        raise click.ClickException("PATH must end in .zip, .json or .csv.")
+    with data, open(path, "wb") as target:  # written once everything is read
+        shutil.copyfileobj(data, target)
+    click.echo(f"Wrote {path}.")
+
+
+@projects.command("purge-trash")
+def projects_purge_trash() -> None:
+    """Delete for good what has been in the trash longer than TRASH_DAYS (the worker
+    does this every hour)."""
+    from .services import trash
+
+    click.echo(f"Purged {trash.purge()} item(s) from the trash.")
+
+
 def init_app(app: Flask) -> None:
     from .backup import backup_command, restore_command
 
-    for group in (users, tokens, demo):
+    for group in (users, tokens, demo, projects):
         app.cli.add_command(group)
     register_notify_commands(app)
     app.cli.add_command(backup_command)
