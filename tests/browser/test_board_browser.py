@@ -168,10 +168,17 @@ def test_edit_a_card_in_place_comment_and_delete(new_page: Any, server: LiveServ
     expect(page.get_by_role("link", name="Final draft")).to_have_count(0)
     expect(detail.locator(".detail-inner")).to_have_count(0)
     # Said where everyone sees it, and the focus is on the board, not the page's body.
-    expect(page.get_by_role("alert")).to_have_text("Task “Final draft” deleted.")
+    notice = page.get_by_role("alert")
+    expect(notice).to_contain_text("Task “Final draft” deleted.")
     expect(page.get_by_role("heading", level=1)).to_be_focused()
+    # "Undo" in the notice brings it back where it was, with its comment, without a reload.
+    notice.get_by_role("button", name="Undo").click()
+    expect(card).to_be_visible(timeout=5000)
+    assert page.evaluate("window.sameDocument") is True
     page.reload()
-    assert titles(page, "In Progress") == []
+    assert titles(page, "In Progress") == ["Final draft"]
+    due = server.request("GET", f"/api/v1/tasks/{task_id}/comments", token=token(server, user))
+    assert [c["body"] for c in due.json] == ["Looks good to me."]
 
 
 def test_another_members_change_appears_and_idle_polls_cost_304(
@@ -310,6 +317,11 @@ def test_owner_manages_members_and_deletes_the_project(new_page: Any, server: Li
     page.get_by_role("button", name="Delete project").click()
     page.wait_for_url("**/projects")
     expect(page.get_by_role("link", name="Short-lived")).to_have_count(0)
+    # Said, with its "Undo": the project comes back whole.
+    expect(page.get_by_text("Project “Short-lived” deleted.")).to_be_visible()
+    page.get_by_role("button", name="Undo").click()
+    page.wait_for_url("**" + board_path)
+    expect(page.get_by_text("Project “Short-lived” restored.")).to_be_visible()
 
 
 def test_a_removed_member_is_shown_the_404_page(new_page: Any, server: LiveServer) -> None:
