@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
-from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Mapped, defer, joinedload
 
 from ..errors import NotFound
 from ..extensions import db
@@ -242,6 +242,10 @@ def _page(where: Any, offset: int, limit: int | None) -> Page[Trashed]:
     query = (
         select(TrashItem, Project.title)
         .outerjoin(Project, Project.id == TrashItem.project_id)
+        # The rows it keeps can be megabytes (a project): not read for a list.
+        .options(
+            joinedload(TrashItem.deleted_by), defer(TrashItem.data), defer(TrashItem.file_keys)
+        )
         .where(where)
         .order_by(TrashItem.deleted_at.desc(), TrashItem.id)
         .offset(offset)
