@@ -9,6 +9,7 @@ import io
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -22,8 +23,8 @@ from webutil import csrf_from, text, web_login
 
 from taskboard import storage as storage_module
 from taskboard.extensions import db
-from taskboard.models import Activity, Attachment, BlobRemoval
-from taskboard.services import attachments
+from taskboard.models import Activity, Attachment, BlobRemoval, TrashItem, utcnow
+from taskboard.services import attachments, trash
 
 API = "/api/v1"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
@@ -72,6 +73,8 @@ def store(
     yield store
     with app.app_context():
         known = set(db.session.scalars(sa.select(Attachment.storage_key)))
+        for keys in db.session.scalars(sa.select(TrashItem.file_keys)):
+            known |= set(keys)  # kept for a restore until the trash is purged
         pending = set(db.session.scalars(sa.select(BlobRemoval.storage_key)))
     assert set(store.keys()) == known, f"orphans or missing files (removals pending: {pending})"
 

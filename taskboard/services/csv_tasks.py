@@ -63,13 +63,14 @@ def _iso(value: datetime | None) -> str:
 
 
 def safe_cell(value: str) -> str:
-    """A cell no spreadsheet runs as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """A cell no spreadsheet runs as a formula. Text that already starts with apostrophes
+    before a formula sign gets one more, so that `unsafe_cell` gives it back unchanged."""
+    return "'" + value if value.lstrip("'").startswith(FORMULA_STARTS) else value
 
 
 def unsafe_cell(value: str) -> str:
     """What `safe_cell` wrote, as it was."""
-    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+    if value.startswith("'") and value.lstrip("'").startswith(FORMULA_STARTS):
         return value[1:]
     return value
 
@@ -117,12 +118,22 @@ def _text(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+def _dialect(text: str) -> type[csv.Dialect]:
+    """Excel's dialect with the header's delimiter. Only that is sniffed: the sniffer also
+    guesses `doublequote` from quotes a header rarely has, and a quote in a cell is always
+    written doubled. Strict: a quote never closed is an error, not the rest of the file
+    read as one cell."""
     first = text.split("\n", 1)[0]
     try:
-        return csv.Sniffer().sniff(first, delimiters=",;\t")
+        found = csv.Sniffer().sniff(first, delimiters=",;\t").delimiter
     except csv.Error:
-        return csv.excel
+        found = ","
+
+    class Read(csv.excel):
+        delimiter = found
+        strict = True
+
+    return Read
 
 
 class _Errors:
@@ -244,7 +255,8 @@ def import_csv(actor: Actor, project_id: uuid.UUID, source: IO[bytes]) -> int:
             key = name.casefold()
             if len(name) > LABEL_NAME_MAX:
                 errors.add(line, "labels", f"“{name[:50]}” is longer than {LABEL_NAME_MAX}")
-            elif key not in labels and key not in new_labels:
+                continue
+            if key not in labels and key not in new_labels:
                 new_labels[key] = {"id": uuid.uuid4(), "name": name}
             row["labels"].append(labels[key].id if key in labels else new_labels[key]["id"])
         rows.append(row)

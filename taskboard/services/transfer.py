@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import uuid
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from flask import current_app
@@ -25,6 +27,7 @@ from ..errors import Invalid, TooLarge
 from ..extensions import db
 from ..models import (
     LABEL_COLORS,
+    STATUS_LABELS,
     STATUSES,
     VERBS,
     Activity,
@@ -124,6 +127,7 @@ def document(actor: Actor, project_id: uuid.UUID) -> dict[str, Any]:
             select(Label).where(Label.project_id == project_id).order_by(Label.name_key)
         )
     )
+    label_order = {label.id: index for index, label in enumerate(labels)}
     cards = sorted(
         db.session.scalars(select(Task).where(Task.project_id == project_id)),
         key=lambda t: (order.get(t.column_id, 0), t.position),
@@ -180,8 +184,15 @@ def document(actor: Actor, project_id: uuid.UUID) -> dict[str, Any]:
                 "created_by": person(task.created_by_id),
                 "created_at": _iso(task.created_at),
                 "updated_at": _iso(task.updated_at),
-                "labels": [str(row.label_id) for row in task_labels[task.id]],
-                "assignees": [person(row.user_id) for row in assignees[task.id]],
+                # In the order the board shows them (by name), the same for equal projects.
+                "labels": [
+                    str(row.label_id)
+                    for row in sorted(task_labels[task.id], key=lambda r: label_order[r.label_id])
+                ],
+                "assignees": sorted(
+                    (person(row.user_id) for row in assignees[task.id]),
+                    key=lambda p: (p["name"], p["email"]),
+                ),
                 "checklist": [
                     {"text": item.text, "done": item.done} for item in checklist[task.id]
                 ],
@@ -245,6 +256,26 @@ def write_zip(actor: Actor, project_id: uuid.UUID, target: IO[bytes]) -> None:
                         out.write(chunk)
 
 
+def zip_file(actor: Actor, project_id: uuid.UUID) -> IO[bytes]:
+    """The zip export in a temporary file (in memory while small), read from the start."""
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned
+    try:
+        write_zip(actor, project_id, spool)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
+
+
+def file_name(project_id: uuid.UUID, extension: str) -> str:
+    """An export's file name: the project's title, made safe, and the extension."""
+    project = db.session.get(Project, project_id)
+    title = project.title if project is not None else "project"
+    stem = "".join(ch if ch.isalnum() or ch in " -_." else "_" for ch in title).strip(" .")
+    return f"{stem[:80] or 'project'}.{extension}"
+
+
 # Reading an upload ---------------------------------------------------------------------
 
 
@@ -252,7 +283,9 @@ def read_limited(source: IO[bytes], limit: int, what: str = "The file") -> bytes
     """All of `source`, refused with 413 as soon as it passes `limit` bytes."""
     data = source.read(limit + 1)
     if len(data) > limit:
-        raise TooLarge(f"{what} is larger than {limit // (1024 * 1024)} MiB.")
+        from .attachments import human_size
+
+        raise TooLarge(f"{what} is larger than {human_size(limit)}.")
     return data
 
 
@@ -283,7 +316,7 @@ def read_upload(source: IO[bytes]) -> Upload:
     declares small ones and is caught while inflating), its names, its document."""
     limit = max_bytes()
     data = read_limited(source, limit)
-    if not data.startswith(b"PK\x03\x04"):
+    if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # a zip, or an empty one
         return Upload(parse_json(data))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -307,11 +340,20 @@ def read_upload(source: IO[bytes]) -> Upload:
 
 
 def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    if info.flag_bits & 0x1:
+        raise Invalid(
+            f"The zip file's {info.filename} is encrypted; zip it without a password.", field="file"
+        )
     try:
         with archive.open(info) as member:
             data = member.read(min(info.file_size, limit) + 1)
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
         raise Invalid(f"The zip file's {info.filename} is damaged.", field="file") from exc
+    except NotImplementedError as exc:  # a compression method zipfile does not know
+        raise Invalid(
+            f"The zip file's {info.filename} is compressed in a way Taskboard cannot read.",
+            field="file",
+        ) from exc
     if len(data) > min(info.file_size, limit):
         raise TooLarge(f"The zip file's {info.filename} is larger than it says or allowed.")
     return data
@@ -334,6 +376,7 @@ class _Checker:
 
     def __init__(self) -> None:
         self.now = utcnow()
+        self.missing_dates = 0
 
     def fail(self, path: str, message: str) -> Invalid:
         return Invalid(f"{path}: {message}", field=path)
@@ -366,7 +409,12 @@ class _Checker:
         value = parent.get(key)
         where = f"{path}.{key}"
         if value is None:
-            return self.now if default else None
+            if not default:
+                return None
+            # Now, a microsecond apart in the document's order: what is listed by date
+            # (a card's comments, its attachments) keeps the order the document gives.
+            self.missing_dates += 1
+            return self.now + timedelta(microseconds=self.missing_dates)
         if not isinstance(value, str):
             raise self.fail(where, "must be a date and time (ISO 8601).")
         try:
@@ -472,6 +520,35 @@ def check(doc: Any) -> _Plan:
         plan.columns.append(column)
     if not plan.columns:
         raise Invalid("columns: a project needs at least one column.", field="columns")
+    # Each category keeps a column (cards are made and moved by status): one the document
+    # lacks is added, after the columns of the categories before it.
+    for index, category in enumerate(STATUSES):
+        if any(column["category"] == category for column in plan.columns):
+            continue
+        name, number = STATUS_LABELS[category], 1
+        while name.casefold() in names:
+            number += 1
+            name = f"{STATUS_LABELS[category]} ({number})"
+        names.add(name.casefold())
+        after = max(
+            (
+                i + 1
+                for i, col in enumerate(plan.columns)
+                if STATUSES.index(col["category"]) < index
+            ),
+            default=0,
+        )
+        plan.columns.insert(
+            after,
+            {
+                "id": uuid.uuid4(),
+                "name": name,
+                "category": category,
+                "wip_limit": None,
+                "created_at": c.now,
+                "size": 0,
+            },
+        )
     label_ids: dict[str, dict[str, Any]] = {}
     label_names: set[str] = set()
     for index, raw in enumerate(c.items(doc, "labels", "")):
