@@ -21,7 +21,9 @@ API = "/api/v1"
 def _full_card(alice: ApiUser, bob: ApiUser) -> dict[str, Any]:
     project = alice.create_project("Trash")
     alice.add_member(project["id"], bob)
-    label = alice.post(f"{API}/projects/{project['id']}/labels", json={"name": "Bug", "color": "red"}).json
+    label = alice.post(
+        f"{API}/projects/{project['id']}/labels", json={"name": "Bug", "color": "red"}
+    ).json
     first = alice.create_task(project["id"], "First")
     task = alice.create_task(
         project["id"],
@@ -66,8 +68,18 @@ def test_a_deleted_task_goes_to_the_trash_and_comes_back_with_everything(
     restored = bob.post(f"{API}/tasks/{tid}/restore")
     assert restored.status_code == 200, restored.json
     after = restored.json
-    for key in ("title", "description", "column_id", "status", "position", "due_date",
-                "assignees", "labels", "checklist", "created_at"):
+    for key in (
+        "title",
+        "description",
+        "column_id",
+        "status",
+        "position",
+        "due_date",
+        "assignees",
+        "labels",
+        "checklist",
+        "created_at",
+    ):
         assert after[key] == before[key], key
     assert restored.headers["ETag"] != etag  # an old ETag no longer matches
     assert alice.get(f"{API}/tasks/{tid}/comments").json == comments
@@ -181,9 +193,7 @@ def test_the_purge_removes_only_what_is_older_than_trash_days(
     with app.app_context():
         old = utcnow() - timedelta(days=app.config["TRASH_DAYS"], minutes=1)
         db.session.execute(
-            sa.update(TrashItem)
-            .where(TrashItem.title == "First")
-            .values(deleted_at=old)
+            sa.update(TrashItem).where(TrashItem.title == "First").values(deleted_at=old)
         )
         db.session.commit()
         assert trash.purge() == 1

@@ -58,7 +58,7 @@ def test_a_board_becomes_a_project_with_its_lists_cards_and_people(
         ("Done", "done"),
     ]
     tasks = alice.get(f"{API}/projects/{pid}/tasks?per_page=100").json
-    assert len(tasks) == 12  # 3 open lists × (5 cards − 1 closed); the archived list skipped
+    assert len(tasks) == 12  # 3 open lists of 5 cards less 1 closed; the archived list skipped
     by_column = {c["id"]: [t for t in tasks if t["column_id"] == c["id"]] for c in columns}
     for cards in by_column.values():
         assert [t["position"] for t in sorted(cards, key=lambda t: t["position"])] == [0, 1, 2, 3]
