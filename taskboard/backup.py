@@ -274,6 +274,8 @@ def backup(target: str | Path, *, force: bool = False) -> BackupResult:
             if written != manifest:
                 raise BackupError(f"The backup's {MANIFEST} did not read back as written.")
             notes += _verify(archive, written, work / "verify.db", full=True)[1]
+        # It holds the secret key and every password hash: for its owner's eyes only.
+        os.chmod(partial, 0o600)
         os.replace(partial, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -291,6 +291,7 @@ def test_a_file_missing_from_the_storage_is_reported_not_fatal(make_instance, tm
         in made.stdout
     )
     assert "Backed up 4 tasks, 1 attachment to" in made.stdout
+    assert path.stat().st_mode & 0o777 == 0o600  # it holds the secret key
 
     restored = invoke(make_instance("target"), "restore", str(path))
     assert restored.exit_code == 0, restored.output

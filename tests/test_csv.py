@@ -566,3 +566,24 @@ def test_two_thousand_tasks_go_out_and_back_in(app: Flask, alice: ApiUser, bob: 
     assert sum(1 for t in copied if t["assignees"]) == 1000
     assert sum(1 for t in copied if t["title"].startswith("=")) == 286
     assert export_csv(alice, target["id"]).count(b"\n") == data.count(b"\n")
+
+
+def test_a_date_that_could_be_either_month_is_refused_not_guessed(
+    app: Flask, alice: ApiUser
+) -> None:
+    project = alice.create_project("Dates")
+    before = table_counts(app)
+    for value in ("03/04/2026", "03/04/2026 10:00", "4/3/26"):
+        resp = send_csv(alice, project["id"], f"title,due_date\nA,{value}\n")
+        assert_error(resp, 422)
+        assert "line 2, column due_date" in resp.json["message"], value
+        assert table_counts(app) == before
+    for value, day in (("31.12.2030", "2030-12-31"), ("2030/12/31", "2030-12-31")):
+        made = send_csv(alice, project["id"], f"title,due_date\n{value},{value}\n")
+        assert made.status_code == 201, made.json
+        task = next(
+            t
+            for t in alice.get(f"/api/v1/projects/{project['id']}/tasks").json
+            if t["title"] == value
+        )
+        assert task["due_date"].startswith(day)

@@ -849,7 +849,7 @@ def test_the_path_names_the_culprit_deep_in_a_long_document(
 ) -> None:
     doc = copy.deepcopy(sample["doc"])
     template = doc["tasks"][0]
-    doc["tasks"] = [{**template, "title": f"Card {i}"} for i in range(20)]
+    doc["tasks"] = [{**template, "title": f"Card {i}", "attachments": []} for i in range(20)]
     doc["tasks"][12]["title"] = "x" * 300
     counts = table_counts(app)
     body = assert_error(send(alice, json.dumps(doc).encode()), 422, "tasks[12].title")
@@ -1241,3 +1241,60 @@ def test_an_export_of_two_thousand_cards_imports_whole(app: Flask, alice: ApiUse
     assert [c["task_count"] for c in columns] == [500, 500, 500, 500]
     found = differences(comparable(exported), comparable(without_import_entry(again, alice)))
     assert found == [], "\n".join(found[:20])
+
+
+def _document(**task: Any) -> dict[str, Any]:
+    return {
+        "format": "taskboard.project",
+        "version": 1,
+        "project": {"title": "Hand made"},
+        "columns": [{"id": "c", "name": "To Do", "category": "todo"}],
+        "tasks": [{"column": "c", "title": "One", **task}],
+    }
+
+
+def test_one_file_named_by_two_attachments_is_refused_not_stored_twice(
+    app: Flask, alice: ApiUser
+) -> None:
+    doc = _document(attachments=[{"id": "x", "filename": f"{n}.bin"} for n in range(40)])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("project.json", json.dumps(doc))
+        archive.writestr("files/x", b"\0" * (1024 * 1024))
+    before = table_counts(app)
+    resp = send(alice, buffer.getvalue(), "bomb.zip")
+    assert_error(resp, 422, "tasks[0].attachments[1].id")
+    assert table_counts(app) == before
+
+
+def test_history_details_the_card_page_cannot_show_are_refused(
+    app: Flask, client: Any, alice: ApiUser
+) -> None:
+    for detail in ({"from": [1]}, {"to": {"a": 1}}, {"to": 5}, {"x" * 41: "y"}):
+        doc = _document(history=[{"verb": "status_changed", "detail": detail}])
+        resp = send(alice, json.dumps(doc).encode())
+        assert_error(resp, 422)
+        assert resp.json["message"].startswith("tasks[0].history[0].detail."), detail
+    fine = _document(history=[{"verb": "due_date_changed", "detail": {"to": "2030-01-01"}}])
+    made = send(alice, json.dumps(fine).encode())
+    assert made.status_code == 201, made.json
+    (task,) = alice.get(f"{API}/projects/{made.json['id']}/tasks").json
+    from webutil import web_login
+
+    web_login(client, alice.email)
+    assert client.get(f"/tasks/{task['id']}").status_code == 200
+
+
+def test_archived_cards_go_to_the_trash_in_a_bounded_number_of_statements(
+    app: Flask, alice: ApiUser, count_queries: Any
+) -> None:
+    def statements(archived: int) -> int:
+        doc = _document()
+        doc["tasks"] = [
+            {"column": "c", "title": f"Card {n}", "trashed": n < archived} for n in range(120)
+        ]
+        with count_queries() as counter:
+            assert send(alice, json.dumps(doc).encode()).status_code == 201
+        return counter.count
+
+    assert statements(100) == statements(10)

@@ -212,3 +212,29 @@ def test_deleting_for_good_and_bad_ids(app: Flask, alice: ApiUser, bob: ApiUser)
     assert_error(alice.post(f"{API}/tasks/{tid}/restore"), 404)
     assert_error(alice.delete(f"{API}/trash/{entry['id']}"), 404)
     assert alice.post(f"{API}/tasks/not-a-uuid/restore").status_code == 404
+
+
+def test_an_entry_restored_meanwhile_keeps_its_files_when_deleted_for_good(
+    app: Flask, alice: ApiUser, bob: ApiUser
+) -> None:
+    """ "Delete for good" and the purge only remove the files of the entries they delete:
+    one restored by another member in the meantime keeps its card's files."""
+    import io
+
+    world = _full_card(alice, bob)
+    pid, tid = world["project"]["id"], world["task"]["id"]
+    made = alice.post(
+        f"{API}/tasks/{tid}/attachments",
+        data={"file": (io.BytesIO(b"keep me"), "keep.txt")},
+        content_type="multipart/form-data",
+    )
+    assert made.status_code == 201
+    assert alice.delete(f"{API}/tasks/{tid}").status_code == 204
+    (entry,) = alice.get(f"{API}/projects/{pid}/trash").json
+    assert bob.post(f"{API}/tasks/{tid}/restore").status_code == 200
+    with app.app_context():
+        # What a "delete for good" that read the entry before the restore goes on to do.
+        assert trash._purge(TrashItem.id == uuid.UUID(entry["id"])) == (0, 0)
+        db.session.commit()
+    assert_error(alice.delete(f"{API}/trash/{entry['id']}"), 404)
+    assert alice.get(f"{API}/attachments/{made.json['id']}/download").data == b"keep me"

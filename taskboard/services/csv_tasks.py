@@ -162,14 +162,19 @@ def _parse_moment(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        for pattern in ("%d.%m.%Y", "%d/%m/%Y %H:%M", "%Y/%m/%d", "%m/%d/%Y"):
+        # Unambiguous spellings only: 31.12.2026 (day first, as where it is written so)
+        # and 2026/12/31; 03/04/2026 could be either month, so it is refused.
+        for pattern in ("%d.%m.%Y", "%d.%m.%Y %H:%M", "%Y/%m/%d", "%Y/%m/%d %H:%M"):
             try:
                 moment = datetime.strptime(value, pattern)
                 break
             except ValueError:
                 continue
         else:
-            raise ValueError(f"{value[:40]!r} is not a date (write 2026-12-31 or ISO 8601)")
+            raise ValueError(
+                f"{value[:40]!r} is not a date Taskboard can read without guessing "
+                "(write 2026-12-31, 31.12.2026 or ISO 8601)"
+            )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     if not 1900 <= moment.year <= 9000:
@@ -205,66 +210,73 @@ def import_csv(actor: Actor, project_id: uuid.UUID, source: IO[bytes]) -> int:
         errors.add(1, None, "a column is named twice")
     errors.raise_any()
 
-    columns = {
-        column.name_key: column
-        for column in db.session.scalars(
-            select(BoardColumn)
-            .where(BoardColumn.project_id == project_id)
-            .order_by(BoardColumn.position)
-        )
-    }
-    first_of = {}
-    for column in columns.values():
-        first_of.setdefault(column.category, column)
-    labels = {
-        label.name_key: label
-        for label in db.session.scalars(select(Label).where(Label.project_id == project_id))
-    }
-    members = {
-        user.email: user
-        for user in db.session.scalars(
-            select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.project_id == project_id)
-        )
-    }
-    new_columns: dict[str, dict[str, Any]] = {}
-    new_labels: dict[str, dict[str, Any]] = {}
-    rows: list[dict[str, Any]] = []
-    line = 1
-    while True:
-        start = reader.line_num + 1
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.add(start, None, str(exc))
-            break
-        line = start
-        if not any(cell.strip() for cell in record):
-            continue
-        if len(record) > len(header):
-            errors.add(line, None, f"{len(record)} cells, but the header has {len(header)}")
-            continue
-        cells = {name: unsafe_cell(value) for name, value in zip(header, record, strict=False)}
-        row = _row(cells, line, errors, columns, new_columns, first_of, members)
-        if row is None:
-            continue
-        for name in _split(cells.get("labels", "")):
-            key = name.casefold()
-            if len(name) > LABEL_NAME_MAX:
-                errors.add(line, "labels", f"“{name[:50]}” is longer than {LABEL_NAME_MAX}")
+    # The board as it stands from here to the commit: a column or label added, or a
+    # member removed, meanwhile cannot make the rows wrong.
+    lock_project(project_id)
+    try:
+        columns = {
+            column.name_key: column
+            for column in db.session.scalars(
+                select(BoardColumn)
+                .where(BoardColumn.project_id == project_id)
+                .order_by(BoardColumn.position)
+            )
+        }
+        first_of = {}
+        for column in columns.values():
+            first_of.setdefault(column.category, column)
+        labels = {
+            label.name_key: label
+            for label in db.session.scalars(select(Label).where(Label.project_id == project_id))
+        }
+        members = {
+            user.email: user
+            for user in db.session.scalars(
+                select(User)
+                .join(Membership, Membership.user_id == User.id)
+                .where(Membership.project_id == project_id)
+            )
+        }
+        new_columns: dict[str, dict[str, Any]] = {}
+        new_labels: dict[str, dict[str, Any]] = {}
+        rows: list[dict[str, Any]] = []
+        line = 1
+        while True:
+            start = reader.line_num + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                errors.add(start, None, str(exc))
+                break
+            line = start
+            if not any(cell.strip() for cell in record):
                 continue
-            if key not in labels and key not in new_labels:
-                new_labels[key] = {"id": uuid.uuid4(), "name": name}
-            row["labels"].append(labels[key].id if key in labels else new_labels[key]["id"])
-        rows.append(row)
-    errors.raise_any()
-    if not rows:
-        raise Invalid("The CSV file has no tasks (only a header).", field="file")
-    _write(actor, project_id, rows, columns, new_columns, new_labels)
-    return len(rows)
+            if len(record) > len(header):
+                errors.add(line, None, f"{len(record)} cells, but the header has {len(header)}")
+                continue
+            cells = {name: unsafe_cell(value) for name, value in zip(header, record, strict=False)}
+            row = _row(cells, line, errors, columns, new_columns, first_of, members)
+            if row is None:
+                continue
+            for name in _split(cells.get("labels", "")):
+                key = name.casefold()
+                if len(name) > LABEL_NAME_MAX:
+                    errors.add(line, "labels", f"“{name[:50]}” is longer than {LABEL_NAME_MAX}")
+                    continue
+                if key not in labels and key not in new_labels:
+                    new_labels[key] = {"id": uuid.uuid4(), "name": name}
+                row["labels"].append(labels[key].id if key in labels else new_labels[key]["id"])
+            rows.append(row)
+        errors.raise_any()
+        if not rows:
+            raise Invalid("The CSV file has no tasks (only a header).", field="file")
+        _write(actor, project_id, rows, columns, new_columns, new_labels)
+        return len(rows)
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def _row(
@@ -349,7 +361,6 @@ def _write(
     new_labels: dict[str, dict[str, Any]],
 ) -> None:
     now = utcnow()
-    lock_project(project_id)
     try:
         next_position = (
             db.session.scalar(

@@ -376,6 +376,7 @@ class _Checker:
 
     def __init__(self) -> None:
         self.now = utcnow()
+        self.file_ids: set[str] = set()  # an attachment's bytes are stored once
         self.missing_dates = 0
 
     def fail(self, path: str, message: str) -> Invalid:
@@ -634,6 +635,16 @@ def _check_task(
         detail = entry.get("detail") or {}
         if not isinstance(detail, dict):
             raise c.fail(f"{where}.detail", "must be an object.")
+        for key, value in detail.items():
+            # What the history shows: short text, numbers, true/false; "from"/"to" text.
+            text = isinstance(value, str) and is_plain(value) and len(value) <= 1000
+            scalar = value is None or isinstance(value, bool | int | float) or text
+            if (
+                len(key) > 40
+                or not scalar
+                or (key in ("from", "to") and not (text or value is None))
+            ):
+                raise c.fail(f"{where}.detail.{key[:40]}", "must be short text (or empty).")
         history.append(
             {
                 "actor": person(entry.get("actor"), f"{where}.actor"),
@@ -646,9 +657,13 @@ def _check_task(
     for index, file in enumerate(c.items(raw, "attachments", path)):
         where = f"{path}.attachments[{index}]"
         file = c.obj(file, where)
+        key = str(file.get("id", ""))
+        if key and key in c.file_ids:
+            raise c.fail(f"{where}.id", "is used by another attachment.")
+        c.file_ids.add(key)
         files.append(
             {
-                "key": str(file.get("id", "")),
+                "key": key,
                 "filename": c.text(file, "filename", where, max_len=255, min_len=1),
                 "uploaded_by": person(file.get("uploaded_by"), f"{where}.uploaded_by"),
                 "created_at": c.moment(file, "created_at", where, default=True),
@@ -746,12 +761,16 @@ def _write(
     source: str,
 ) -> Project:
     from . import trash
-    from .attachments import SNIFF_BYTES, sniff
 
     now = utcnow()
+    project_id = uuid.uuid4()
+    # The files first, before the first write: on SQLite a write transaction holds the
+    # instance's one write turn, which must not wait for uploads to the storage.
+    kept = _store_files(plan, files, project_id, saved)
     known = _accounts(plan.people)
     me = db.session.get(User, actor.id)
     project = Project(
+        id=project_id,
         title=plan.title,
         description=plan.description,
         owner_id=actor.id,
@@ -806,47 +825,25 @@ def _write(
     # Live cards first in each column, then the ones going to the trash after them.
     ordered = [t for t in plan.tasks if not t["trashed"]] + [t for t in plan.tasks if t["trashed"]]
     rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
-    quota = int(current_app.config["ATTACHMENT_PROJECT_MAX_BYTES"])
-    per_file = int(current_app.config["ATTACHMENT_MAX_BYTES"])
-    used = 0
-    store = storage()
     for task in ordered:
         column = task["column"]
         creator = who(task["created_by"]) or me
         done = sum(1 for item in task["checklist"] if item["done"])
-        attached = []
-        for file in task["attachments"]:
-            opener = files.get(file["key"])
-            if opener is None:
-                continue  # metadata without its bytes (a .json export): nothing to attach
-            stream = opener()
-            head = stream.read(SNIFF_BYTES)
-            stream.seek(0, io.SEEK_END)
-            size = stream.tell()
-            stream.seek(0)
-            if size > per_file:
-                raise TooLarge(f"The attachment {file['filename']!r} is over the size limit.")
-            used += size
-            if quota and used > quota:
-                raise TooLarge("The attachments are more than a project may hold.")
-            attachment_id = uuid.uuid4()
-            key = f"{project.id}/{attachment_id}"
-            store.save(key, stream)
-            saved.append(key)
-            uploader = who(file["uploaded_by"]) or me
-            attached.append(
-                {
-                    "id": attachment_id,
-                    "task_id": task["id"],
-                    "project_id": project.id,
-                    "filename": file["filename"],
-                    "content_type": sniff(head) if head else "application/octet-stream",
-                    "size": size,
-                    "storage_key": key,
-                    "uploaded_by_id": uploader.id,
-                    "created_at": file["created_at"],
-                }
-            )
+        attached = [
+            {
+                "id": stored["id"],
+                "task_id": task["id"],
+                "project_id": project.id,
+                "filename": file["filename"],
+                "content_type": stored["content_type"],
+                "size": stored["size"],
+                "storage_key": stored["key"],
+                "uploaded_by_id": (who(file["uploaded_by"]) or me).id,
+                "created_at": file["created_at"],
+            }
+            for file in task["attachments"]
+            if (stored := kept.get(id(file))) is not None
+        ]
         rows[Task].append(
             {
                 "id": task["id"],
@@ -926,12 +923,53 @@ def _write(
         batch = rows.get(model, [])
         for start in range(0, len(batch), 1000):
             db.session.execute(insert(model), batch[start : start + 1000])
-    for task in ordered:
-        if task["trashed"]:
-            card = db.session.get(Task, task["id"])
-            trash.put_task(actor, card)
+    trash.put_tasks(actor, [(t["id"], project.id, t["title"]) for t in ordered if t["trashed"]])
     db.session.flush()
     return project
+
+
+def _store_files(
+    plan: _Plan,
+    files: dict[str, Callable[[], IO[bytes]]],
+    project_id: uuid.UUID,
+    saved: list[str],
+) -> dict[int, dict[str, Any]]:
+    """Each attachment of the document whose bytes came with it, saved to the storage
+    (its key appended to `saved`): its id, key, size and sniffed type, by the document
+    entry's identity. A .json export has none: its attachments are left out."""
+    from .attachments import SNIFF_BYTES, sniff
+
+    quota = int(current_app.config["ATTACHMENT_PROJECT_MAX_BYTES"])
+    per_file = int(current_app.config["ATTACHMENT_MAX_BYTES"])
+    used = 0
+    store = storage()
+    kept: dict[int, dict[str, Any]] = {}
+    for task in plan.tasks:
+        for file in task["attachments"]:
+            opener = files.get(file["key"])
+            if opener is None:
+                continue
+            stream = opener()
+            head = stream.read(SNIFF_BYTES)
+            stream.seek(0, io.SEEK_END)
+            size = stream.tell()
+            stream.seek(0)
+            if size > per_file:
+                raise TooLarge(f"The attachment {file['filename']!r} is over the size limit.")
+            used += size
+            if quota and used > quota:
+                raise TooLarge("The attachments are more than a project may hold.")
+            attachment_id = uuid.uuid4()
+            key = f"{project_id}/{attachment_id}"
+            store.save(key, stream)
+            saved.append(key)
+            kept[id(file)] = {
+                "id": attachment_id,
+                "key": key,
+                "size": size,
+                "content_type": sniff(head) if head else "application/octet-stream",
+            }
+    return kept
 
 
 def import_upload(actor: Actor, source: IO[bytes]) -> Project:

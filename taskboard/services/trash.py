@@ -117,9 +117,8 @@ def _task_rows(task_ids: Any) -> dict[str, list[dict[str, Any]]]:
     return {model.__tablename__: _dump(model, model.task_id.in_(task_ids)) for model in TASK_PARTS}
 
 
-def _silence(*, task_id: uuid.UUID | None = None, project_id: uuid.UUID | None = None) -> None:
+def _silence(where: Any) -> None:
     """Mail not yet sent about what goes to the trash is not sent."""
-    where = Notification.task_id == task_id if task_id else Notification.project_id == project_id
     db.session.execute(
         update(Notification)
         .where(where, Notification.status.in_(("pending", "digest")))
@@ -143,27 +142,51 @@ def hidden_notifications() -> Any:
 # Putting in ----------------------------------------------------------------------------
 
 
-def put_task(actor: Actor, task: Task) -> TrashItem:
+def put_task(actor: Actor, task: Task) -> None:
     """In the transaction deleting `task`: keep its rows and remove them (the card's
     column is closed up by the caller)."""
-    ids = select(Task.id).where(Task.id == task.id)
-    data = {"tasks": _dump(Task, Task.id == task.id), **_task_rows(ids)}
-    item = TrashItem(
-        kind="task",
-        project_id=task.project_id,
-        task_id=task.id,
-        title=task.title,
-        deleted_by_id=actor.id,
-        deleted_at=utcnow(),
-        data=data,
-        file_keys=[row["storage_key"] for row in data[Attachment.__tablename__]],
-    )
-    db.session.add(item)
-    _silence(task_id=task.id)
-    for model in TASK_PARTS:
-        db.session.execute(delete(model).where(model.task_id == task.id))
-    db.session.execute(delete(Task).where(Task.id == task.id))
-    return item
+    put_tasks(actor, [(task.id, task.project_id, task.title)])
+
+
+def put_tasks(actor: Actor, tasks: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
+    """`put_task` for many cards (id, project id, title) at once: one statement per
+    table, whatever their number (an import's archived cards)."""
+    if not tasks:
+        return
+    now = utcnow()
+    for start in range(0, len(tasks), 500):
+        batch = tasks[start : start + 500]
+        ids = [task_id for task_id, _, _ in batch]
+        rows: dict[str, dict[str, list[dict[str, Any]]]] = {str(i): {} for i in ids}
+        for model in (Task, *TASK_PARTS):
+            column = Task.id if model is Task else model.task_id
+            for row in _dump(model, column.in_(ids)):
+                key = row["id"] if model is Task else row["task_id"]
+                rows[key].setdefault(model.__tablename__, []).append(row)
+        db.session.execute(
+            insert(TrashItem),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "kind": "task",
+                    "project_id": project_id,
+                    "task_id": task_id,
+                    "title": title,
+                    "deleted_by_id": actor.id,
+                    "deleted_at": now,
+                    "data": rows[str(task_id)],
+                    "file_keys": [
+                        row["storage_key"]
+                        for row in rows[str(task_id)].get(Attachment.__tablename__, [])
+                    ],
+                }
+                for task_id, project_id, title in batch
+            ],
+        )
+        _silence(Notification.task_id.in_(ids))
+        for model in TASK_PARTS:
+            db.session.execute(delete(model).where(model.task_id.in_(ids)))
+        db.session.execute(delete(Task).where(Task.id.in_(ids)))
 
 
 def put_project(actor: Actor, project: Project) -> TrashItem:
@@ -189,7 +212,7 @@ def put_project(actor: Actor, project: Project) -> TrashItem:
         file_keys=[row["storage_key"] for row in data[Attachment.__tablename__]],
     )
     db.session.add(item)
-    _silence(project_id=project.id)
+    _silence(Notification.project_id == project.id)
     # Explicit deletes, children first, so SQLite behaves like PostgreSQL whatever cascades.
     for model in TASK_PARTS:
         db.session.execute(delete(model).where(model.task_id.in_(task_ids)))
@@ -290,6 +313,19 @@ def _item(where: Any) -> TrashItem:
     return item
 
 
+def _take(item_id: uuid.UUID) -> bool:
+    """Delete the entry being restored; False (rolled back) when it is already gone."""
+    taken = db.session.execute(
+        delete(TrashItem)
+        .where(TrashItem.id == item_id)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        db.session.rollback()
+        return False
+    return True
+
+
 def _column_for(project_id: uuid.UUID, row: dict[str, Any]) -> BoardColumn:
     """The card's column if it still exists, else the first of its category, else the
     first column."""
@@ -326,8 +362,10 @@ def restore_task(actor: Actor, task_id: uuid.UUID) -> uuid.UUID:
     item = _item((TrashItem.kind == "task") & (TrashItem.task_id == task_id))
     projects.get_for_member(actor, item.project_id, load=False)
     lock_project(item.project_id, task_id)
-    if db.session.get(TrashItem, item.id, populate_existing=True) is None:
-        raise NotFound(NOT_IN_TRASH)  # another restore won the lock first
+    # Taken first: a concurrent restore, purge or "delete for good" finds it gone (the
+    # DELETE locks its row on PostgreSQL), so its files are never removed under the card.
+    if not _take(item.id):
+        raise NotFound(NOT_IN_TRASH)
     rows = dict(item.data)
     card = dict(rows["tasks"][0])
     column = _column_for(item.project_id, card)
@@ -353,7 +391,6 @@ def restore_task(actor: Actor, task_id: uuid.UUID) -> uuid.UUID:
         wanted = keep.get(model, lambda row: True)
         _put_back(model, [row for row in rows.get(model.__tablename__, []) if wanted(row)])
     record(task_id, actor, "restored", now, column=column.name)
-    db.session.delete(item)
     outbox = Outbox()
     task = db.session.get(Task, task_id)
     from . import webhooks
@@ -369,13 +406,7 @@ def restore_project(actor: Actor, project_id: uuid.UUID) -> uuid.UUID:
     item = _item((TrashItem.kind == "project") & (TrashItem.project_id == project_id))
     if item.owner_id != actor.id:
         raise NotFound(NOT_IN_TRASH)  # to anyone else it is not there, like the project
-    taken = db.session.execute(
-        delete(TrashItem)
-        .where(TrashItem.id == item.id)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:  # restored by a concurrent request
-        db.session.rollback()
+    if not _take(item.id):  # restored or purged by a concurrent request
         raise NotFound(NOT_IN_TRASH)
     rows = item.data
     project = dict(rows["projects"][0])
@@ -392,10 +423,19 @@ def restore_project(actor: Actor, project_id: uuid.UUID) -> uuid.UUID:
 # Purging -------------------------------------------------------------------------------
 
 
-def _purge(items: list[TrashItem]) -> int:
-    now = utcnow()
-    keys = [key for item in items for key in item.file_keys or ()]
+def _purge(where: Any) -> tuple[int, int]:
+    """Delete these entries and write a removal for each file they kept: (entries,
+    files). Only the rows this statement deletes count: an entry restored (or purged)
+    meanwhile by another request keeps its files."""
+    gone = db.session.execute(
+        delete(TrashItem)
+        .where(where)
+        .returning(TrashItem.file_keys)
+        .execution_options(synchronize_session=False)
+    ).all()
+    keys = [key for (file_keys,) in gone for key in file_keys or ()]
     if keys:
+        now = utcnow()
         db.session.execute(
             insert(BlobRemoval),
             [
@@ -409,39 +449,30 @@ def _purge(items: list[TrashItem]) -> int:
                 for key in keys
             ],
         )
-    db.session.execute(
-        delete(TrashItem)
-        .where(TrashItem.id.in_([item.id for item in items]))
-        .execution_options(synchronize_session=False)
-    )
-    return len(keys)
+    return len(gone), len(keys)
 
 
 def purge(now: datetime | None = None, *, batch: int = 200) -> int:
     """Remove what has been in the trash longer than `TRASH_DAYS`, with the tasks trashed
-    from a purged project and every file they had; the number of items purged."""
+    from a purged project and every file they had; the number of entries purged."""
     cutoff = (now or utcnow()) - timedelta(days=days())
     purged = files = 0
     while True:
-        old = list(
-            db.session.scalars(select(TrashItem).where(TrashItem.deleted_at < cutoff).limit(batch))
-        )
+        # Ids only: an entry's kept rows can be megabytes.
+        old = db.session.execute(
+            select(TrashItem.id, TrashItem.kind, TrashItem.project_id)
+            .where(TrashItem.deleted_at < cutoff)
+            .limit(batch)
+        ).all()
         if not old:
             break
-        projects = [item.project_id for item in old if item.kind == "project"]
+        ids = [row.id for row in old]
+        projects = [row.project_id for row in old if row.kind == "project"]
+        where = TrashItem.id.in_(ids)
         if projects:
-            old_ids = {item.id for item in old}
-            old += [
-                item
-                for item in db.session.scalars(
-                    select(TrashItem).where(
-                        TrashItem.kind == "task", TrashItem.project_id.in_(projects)
-                    )
-                )
-                if item.id not in old_ids
-            ]
-        files += _purge(old)
-        purged += len(old)
+            where = where | ((TrashItem.kind == "task") & TrashItem.project_id.in_(projects))
+        entries, removed = _purge(where)
+        purged, files = purged + entries, files + removed
         db.session.commit()
     if files:
         from .attachments import queue_removals
@@ -451,26 +482,25 @@ def purge(now: datetime | None = None, *, batch: int = 200) -> int:
 
 
 def forget(actor: Actor, item_id: uuid.UUID) -> None:
-    """Delete one trash entry for good (who may restore it may do this)."""
-    item = db.session.get(TrashItem, item_id)
-    if item is None:
-        raise NotFound(NOT_IN_TRASH)
-    if item.kind == "project":
-        if item.owner_id != actor.id:
-            raise NotFound(NOT_IN_TRASH)
-        extra = list(
-            db.session.scalars(
-                select(TrashItem).where(
-                    TrashItem.kind == "task", TrashItem.project_id == item.project_id
-                )
-            )
+    """Delete one trash entry for good (who may restore it may do this); a project's
+    takes the tasks trashed from it along."""
+    found = db.session.execute(
+        select(TrashItem.kind, TrashItem.project_id, TrashItem.owner_id).where(
+            TrashItem.id == item_id
         )
+    ).first()
+    if found is None:
+        raise NotFound(NOT_IN_TRASH)
+    where = TrashItem.id == item_id
+    if found.kind == "project":
+        if found.owner_id != actor.id:
+            raise NotFound(NOT_IN_TRASH)
+        where = where | ((TrashItem.kind == "task") & (TrashItem.project_id == found.project_id))
     else:
         from . import projects
 
-        projects.get_for_member(actor, item.project_id, load=False)
-        extra = []
-    files = _purge([item, *extra])
+        projects.get_for_member(actor, found.project_id, load=False)
+    _, files = _purge(where)
     db.session.commit()
     if files:
         from .attachments import queue_removals
