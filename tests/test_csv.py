@@ -587,3 +587,14 @@ def test_a_date_that_could_be_either_month_is_refused_not_guessed(
             if t["title"] == value
         )
         assert task["due_date"].startswith(day)
+
+
+def test_assignees_of_imported_rows_hear_of_it(app: Flask, alice: ApiUser, bob: ApiUser) -> None:
+    project = alice.create_project("Told")
+    alice.add_member(project["id"], bob)
+    seen = len(bob.get("/api/v1/users/me/notifications").json)
+    made = send_csv(alice, project["id"], f"title,assignees\nYours,{bob.email}\nNobody's,\n")
+    assert made.status_code == 201, made.json
+    inbox = bob.get("/api/v1/users/me/notifications").json
+    assert len(inbox) == seen + 1
+    assert inbox[0]["kind"] == "assigned" and "Yours" in inbox[0]["text"]

@@ -1298,3 +1298,14 @@ def test_archived_cards_go_to_the_trash_in_a_bounded_number_of_statements(
         return counter.count
 
     assert statements(100) == statements(10)
+
+
+def test_members_matched_by_an_import_are_told_they_were_added(
+    app: Flask, alice: ApiUser, bob: ApiUser
+) -> None:
+    doc = _document()
+    doc["members"] = [{"email": bob.email, "name": "Bob"}]
+    made = send(alice, json.dumps(doc).encode())
+    assert made.status_code == 201, made.json
+    (note,) = bob.get(f"{API}/users/me/notifications").json
+    assert note["kind"] == "added_to_project" and note["project_id"] == made.json["id"]

@@ -14,6 +14,7 @@ import csv
 import io
 import uuid
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import IO, Any
 
 from sqlalchemy import func, insert, select
@@ -26,6 +27,7 @@ from ..models import (
     BoardColumn,
     Label,
     Membership,
+    Project,
     Task,
     TaskAssignee,
     TaskLabel,
@@ -41,6 +43,7 @@ from .common import (
     clean_text,
     lock_project,
 )
+from .notifications import Outbox
 
 HEADER: tuple[str, ...] = (
     "title",
@@ -441,7 +444,18 @@ def _write(
         ):
             for start in range(0, len(batch), 1000):
                 db.session.execute(insert(model), batch[start : start + 1000])
+        # Assigned by the import as by a card's form: each assignee hears of it (one
+        # coalesced mail, not one per row), through the same outbox.
+        project = db.session.get(Project, project_id)
+        outbox = Outbox()
+        for row, task in zip(rows, tasks, strict=True):
+            if row["assignees"]:
+                card = SimpleNamespace(
+                    id=task["id"], project_id=project_id, title=task["title"], project=project
+                )
+                outbox.assigned(card, row["assignees"], actor)  # type: ignore[arg-type]
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+    outbox.dispatch()

@@ -725,16 +725,20 @@ def import_document(
     source: str = "a Taskboard export",
 ) -> Project:
     """A new project, owned by the actor, equal to the document (new ids)."""
+    from .notifications import Outbox
+
     plan = check(doc)
     files = files or {}
     saved: list[str] = []
+    outbox = Outbox()
     try:
-        project = _write(actor, plan, files, saved, source)
+        project = _write(actor, plan, files, saved, source, outbox)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         _remove(saved)
         raise
+    outbox.dispatch()
     return project
 
 
@@ -759,6 +763,7 @@ def _write(
     files: dict[str, Callable[[], IO[bytes]]],
     saved: list[str],
     source: str,
+    outbox: Any,
 ) -> Project:
     from . import trash
 
@@ -786,6 +791,7 @@ def _write(
         if user is not None and user.id not in members:
             members.add(user.id)
             db.session.add(Membership(project_id=project.id, user_id=user.id, created_at=now))
+            outbox.added_to_project(project, user, actor)  # as if the owner had added them
     db.session.execute(
         insert(BoardColumn),
         [
