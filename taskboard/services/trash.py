@@ -117,12 +117,13 @@ def _task_rows(task_ids: Any) -> dict[str, list[dict[str, Any]]]:
     return {model.__tablename__: _dump(model, model.task_id.in_(task_ids)) for model in TASK_PARTS}
 
 
-def _silence(where: Any) -> None:
-    """Mail not yet sent about what goes to the trash is not sent."""
+def _silence(where: Any, reason: str) -> None:
+    """Mail not yet sent about what goes to the trash is not sent (`reason` is kept,
+    as the worker keeps its own when it skips a mail)."""
     db.session.execute(
         update(Notification)
         .where(where, Notification.status.in_(("pending", "digest")))
-        .values(status="skipped", last_error="deleted")
+        .values(status="skipped", last_error=reason)
         .execution_options(synchronize_session=False)
     )
 
@@ -183,7 +184,7 @@ def put_tasks(actor: Actor, tasks: list[tuple[uuid.UUID, uuid.UUID, str]]) -> No
                 for task_id, project_id, title in batch
             ],
         )
-        _silence(Notification.task_id.in_(ids))
+        _silence(Notification.task_id.in_(ids), "the task was deleted")
         for model in TASK_PARTS:
             db.session.execute(delete(model).where(model.task_id.in_(ids)))
         db.session.execute(delete(Task).where(Task.id.in_(ids)))
@@ -212,7 +213,7 @@ def put_project(actor: Actor, project: Project) -> TrashItem:
         file_keys=[row["storage_key"] for row in data[Attachment.__tablename__]],
     )
     db.session.add(item)
-    _silence(Notification.project_id == project.id)
+    _silence(Notification.project_id == project.id, "the project was deleted")
     # Explicit deletes, children first, so SQLite behaves like PostgreSQL whatever cascades.
     for model in TASK_PARTS:
         db.session.execute(delete(model).where(model.task_id.in_(task_ids)))
