@@ -59,6 +59,12 @@ def test_schemathesis_finds_nothing(
                 f"{server.url}/api/openapi.json",
                 "--checks",
                 "all",
+                # A project has a read-only link only once its owner turns it on (SPEC
+                # §14), so GET …/share right after POST /projects is 404 by design; the
+                # stateful phase infers a link from POST /projects to every path under it
+                # and would call that a resource gone missing. Its other checks stay on.
+                "--exclude-checks",
+                "ensure_resource_availability",
                 "--header",
                 f"Authorization: Bearer {made.json['token']}",
                 "--max-examples",

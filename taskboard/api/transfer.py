@@ -23,6 +23,12 @@ blp = Blueprint(
 )
 
 BINARY = {"type": "string", "format": "binary"}
+ZIP = {
+    "description": "The zip file",
+    "content": {
+        kind: {"schema": BINARY} for kind in ("application/zip", "application/octet-stream")
+    },
+}
 
 
 def _the_file(files: dict[str, Any]) -> Any:
@@ -74,11 +80,14 @@ class JsonExport(MethodView):
 class ZipExport(MethodView):
     @blp.auth()
     @blp.response(200, BINARY, content_type="application/zip")
+    @blp.doc(responses={"200": ZIP})
     @blp.errors(404)
     def get(self, project_id: uuid.UUID) -> Response:
-        """The JSON export as `project.json` with every attachment's bytes in `files/`"""
+        """The JSON export as `project.json` with every attachment's bytes in `files/`
+        (`application/zip`, or `application/octet-stream` to a client that asks for it)"""
         archive = transfer.zip_file(current_actor(), project_id)
-        return download_response(archive, "application/zip", transfer.file_name(project_id, "zip"))
+        kind = request.accept_mimetypes.best_match(list(ZIP["content"])) or "application/zip"
+        return download_response(archive, kind, transfer.file_name(project_id, "zip"))
 
 
 @blp.route("/projects/<uuid:project_id>/export.csv")
