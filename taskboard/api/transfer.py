@@ -10,7 +10,7 @@ from flask.views import MethodView
 
 from ..errors import Invalid
 from ..http import download_response
-from ..services import csv_tasks, tasks, transfer, trash, trello
+from ..services import csv_tasks, projects, tasks, transfer, trash, trello
 from ..services.trash import Trashed
 from . import schemas as s
 from .base import ETAG, Blueprint, current_actor, paged, tagged
@@ -159,8 +159,6 @@ class ProjectRestore(MethodView):
     @blp.errors(404)
     def post(self, project_id: uuid.UUID) -> Any:
         """Put a deleted project back with everything it had (its owner)"""
-        from ..services import projects
-
         trash.restore_project(current_actor(), project_id)
         return tagged(projects.get_for_member(current_actor(), project_id))
 

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 
 from ..errors import Invalid, TooLarge
 from ..http import download_response
-from ..services import csv_tasks, projects, transfer, trash, trello
+from ..services import csv_tasks, projects, tasks, transfer, trash, trello
 from .board import BOARD_CHANGED
 from .htmx import confirm_page, is_htmx, see_other, trigger, vary
 
@@ -120,8 +120,6 @@ def my_trash() -> str:
 @login_required
 def restore_task(task_id: uuid.UUID) -> Response:
     trash.restore_task(current_user, task_id)
-    from ..services import tasks
-
     task = tasks.get_for_member(current_user, task_id)
     message = f"Task “{task.title}” restored."
     if is_htmx():
