@@ -53,5 +53,7 @@ fi
 
 echo "ruff check …"
 .venv/bin/ruff check taskboard tests bench migrations/env.py wsgi.py
+# On every core (TEST_WORKERS=0: in this one process). The longest tests start first
+# (tests/conftest.py); a worker that runs out takes over the end of another's queue.
 echo "pytest …"
-exec .venv/bin/pytest "$@"
+exec .venv/bin/pytest -n "${TEST_WORKERS:-auto}" --dist worksteal "$@"

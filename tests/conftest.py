@@ -45,6 +45,24 @@ BASE_CONFIG: dict[str, Any] = {
 }
 
 
+def _run_order(item: pytest.Item) -> int:
+    """Longest first: the fuzz runs, the other slow tests, the browser, then the rest."""
+    if item.module is not None and item.module.__name__ == "test_fuzz":
+        return 0
+    if item.get_closest_marker("slow"):
+        return 1
+    return 2 if item.get_closest_marker("browser") else 3
+
+
+@pytest.hookimpl(trylast=True)  # after the browser folder marks its tests
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the workers of a parallel run (scripts/test.sh: pytest-xdist, --dist worksteal)
+    the longest tests come first: the workers start on them, a worker that runs out
+    takes over the end of another's queue, and no minutes-long test starts last."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=_run_order)
+
+
 def _postgres_admin_engine() -> sa.Engine | None:
     engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
