@@ -6,6 +6,12 @@
     .venv/bin/python bench/costs.py --database postgresql
     .venv/bin/python bench/costs.py --plain-dump         # marshmallow's dump: the plans' gain
     .venv/bin/python bench/costs.py --no-prepared        # SQLAlchemy runs every statement
+    .venv/bin/python bench/costs.py --profile move       # a write: bench/run.py's moves
+
+"board" is the board page as a browser logged in through the form asks for it (with
+1,000 tasks: its first 50 cards a column). The writes (create, move) are bench/run.py's
+write scenarios: a card created at the end of To Do, and the last cards of the board
+moved to the end of the next column in turn. None of the three has a floor or ceiling.
 
 No server and no sockets: each request is a WSGI call with a prepared environ, so the
 numbers are the application's own cost (what waitress adds is the same for every app).
@@ -16,8 +22,11 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import io
+import json
 import os
 import pstats
+import re
 import statistics
 import sys
 import tempfile
@@ -34,18 +43,29 @@ from bench.run import EMAIL, PASSWORD, app_env, database, flask, settle  # noqa:
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 
-def caller(headers: dict[str, str]) -> Callable[[WsgiApp, str], tuple[str, bytes]]:
-    """call(app, path) -> (status, body), with environs built once per path."""
+def caller(headers: dict[str, str]) -> Callable[..., tuple[str, bytes]]:
+    """call(app, path[, method, body]) -> (status, body), with environs built once per
+    request kind (a body is a fresh stream each call)."""
     from werkzeug.test import EnvironBuilder
 
-    environs: dict[str, dict[str, Any]] = {}
+    environs: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def call(wsgi_app: WsgiApp, path: str) -> tuple[str, bytes]:
-        if path not in environs:
-            environs[path] = EnvironBuilder(path=path, headers=headers).get_environ()
+    def call(
+        wsgi_app: WsgiApp, path: str, method: str = "GET", body: Any = None
+    ) -> tuple[str, bytes]:
+        data = b"" if body is None else json.dumps(body).encode()
+        key = (method, path)
+        if key not in environs:
+            kind = {"Content-Type": "application/json"} if body is not None else {}
+            environs[key] = EnvironBuilder(
+                path=path, method=method, headers={**headers, **kind}, data=data
+            ).get_environ()
+        environ = dict(environs[key])
+        environ["wsgi.input"] = io.BytesIO(data)
+        environ["CONTENT_LENGTH"] = str(len(data))
         status: list[str] = []
-        body = b"".join(wsgi_app(dict(environs[path]), lambda s, h, e=None: status.append(s)))
-        return status[0], body
+        answer = b"".join(wsgi_app(environ, lambda s, h, e=None: status.append(s)))
+        return status[0], answer
 
     return call
 
@@ -61,13 +81,55 @@ def median_ms(call: Callable[[], Any], n: int) -> float:
     return statistics.median(times) * 1000
 
 
+def session_cookie(client: Any) -> str:
+    """The demo user logged in through the /login form, as a browser is: its Cookie."""
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
+    if token is None:
+        raise SystemExit("no csrf_token field in the /login form")
+    data = {"email": EMAIL, "password": PASSWORD, "csrf_token": token[1]}
+    if client.post("/login", data=data).status_code not in (302, 303):
+        raise SystemExit("POST /login did not log in")
+    name = client.application.config["SESSION_COOKIE_NAME"]
+    return f"{name}={client.get_cookie(name).value}"
+
+
+def write_requests(
+    call: Callable[..., tuple[str, bytes]], app: WsgiApp, pid: str, total: int
+) -> dict[str, Callable[[], Any]]:
+    """bench/run.py's write scenarios as calls: a create, and a move of one of the board's
+    last eight cards to the end of the next column (each answer checked)."""
+    last = max((total + 49) // 50, 1)
+    tail = json.loads(call(app, f"/api/v1/projects/{pid}/tasks?per_page=50&page={last}")[1])
+    movers = [task["id"] for task in tail[-8:]]
+    statuses = ("todo", "in_progress", "done")
+    turn = {"n": 0}
+
+    def checked(status: str, answer: tuple[str, bytes]) -> None:
+        if answer[0] != status:
+            raise SystemExit(f"{answer[0]}: {answer[1][:300]!r}")
+
+    def create() -> None:
+        body = {"title": "Benchmark card"}
+        checked("201 CREATED", call(app, f"/api/v1/projects/{pid}/tasks", "POST", body))
+
+    def move() -> None:
+        n = turn["n"] = turn["n"] + 1
+        tid = movers[n % len(movers)]
+        body = {"status": statuses[(n // len(movers)) % 3], "position": 10**9}
+        checked("200 OK", call(app, f"/api/v1/tasks/{tid}", "PATCH", body))
+
+    return {"create": create, "move": move}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("-n", type=int, default=500, help="requests per measurement")
-    parser.add_argument("--profile", choices=["list", "get"], help="pyinstrument tree")
-    parser.add_argument("--cprofile", choices=["list", "get"], help="cProfile by own time")
+    kinds = ["list", "get", "board", "create", "move"]
+    parser.add_argument("--profile", choices=kinds, help="pyinstrument tree")
+    parser.add_argument("--cprofile", choices=kinds, help="cProfile by own time")
     parser.add_argument(
         "--plain-dump",
         action="store_true",
@@ -126,6 +188,15 @@ def main(argv: list[str] | None = None) -> int:
             answers = [call(a, path)[0] for a in (wsgi.app, floor.app, bare.app)]
             if answers != ["200 OK"] * 3:
                 raise SystemExit(f"{name}: {answers}")
+        writes = write_requests(call, wsgi.app, pid, args.tasks)
+        page = caller({"Cookie": session_cookie(client)})
+        if page(wsgi.app, f"/projects/{pid}")[0] != "200 OK":
+            raise SystemExit("the board page does not answer 200")
+        requests: dict[str, Callable[[], Any]] = {
+            **{name: (lambda p=path: call(wsgi.app, p)) for name, path in paths.items()},
+            "board": lambda: page(wsgi.app, f"/projects/{pid}"),
+            **writes,
+        }
 
         if args.profile:
             from pyinstrument import Profiler
@@ -133,25 +204,28 @@ def main(argv: list[str] | None = None) -> int:
             profiler = Profiler(interval=0.0002)
             with profiler:
                 for _ in range(args.n):
-                    call(wsgi.app, paths[args.profile])
+                    requests[args.profile]()
             print(profiler.output_text(color=False))
         elif args.cprofile:
             profile = cProfile.Profile()
             profile.enable()
             for _ in range(args.n):
-                call(wsgi.app, paths[args.cprofile])
+                requests[args.cprofile]()
             profile.disable()
             pstats.Stats(profile).sort_stats("tottime").print_stats(30)
         else:
             for name, path in paths.items():
-                app_ms = median_ms(lambda p=path: call(wsgi.app, p), args.n)
+                app_ms = median_ms(requests[name], args.n)
                 bare_ms = median_ms(lambda p=path: call(bare.app, p), args.n)
                 floor_ms = median_ms(lambda p=path: call(floor.app, p), args.n)
                 print(
-                    f"{args.database:10s} {name:5s} taskboard {app_ms:6.3f} ms  "
+                    f"{args.database:10s} {name:6s} taskboard {app_ms:6.3f} ms  "
                     f"flask floor {floor_ms:6.3f} ms  bare {bare_ms:6.3f} ms  "
                     f"(taskboard {app_ms / bare_ms:4.1f}x, floor {floor_ms / bare_ms:4.1f}x bare)"
                 )
+            for name in ("board", *writes):
+                ms = median_ms(requests[name], args.n)
+                print(f"{args.database:10s} {name:6s} taskboard {ms:6.3f} ms")
         from taskboard.extensions import db
 
         with wsgi.app.app_context():

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 
 from ..errors import Invalid
 from ..extensions import db
@@ -289,28 +289,35 @@ def watching_state(user_id: uuid.UUID, project_id: uuid.UUID, task_id: uuid.UUID
     }
 
 
-def watchers(task: Task) -> list[User]:
-    """Who watches the task: its assignees, those watching it, those watching its project;
-    members only, active accounts."""
+def _watchers_query() -> Select:
+    task, project = bindparam("task_id"), bindparam("project_id")
     ids = (
         select(TaskWatch.user_id.label("uid"))
-        .where(TaskWatch.task_id == task.id)
+        .where(TaskWatch.task_id == task)
         .union(
             select(ProjectFollow.user_id).where(
-                ProjectFollow.project_id == task.project_id, ProjectFollow.state == "watch"
+                ProjectFollow.project_id == project, ProjectFollow.state == "watch"
             ),
-            select(TaskAssignee.user_id).where(TaskAssignee.task_id == task.id),
+            select(TaskAssignee.user_id).where(TaskAssignee.task_id == task),
         )
         .subquery()
     )
-    query = (
+    return (
         select(User)
         .join(ids, ids.c.uid == User.id)
-        .join(
-            Membership,
-            (Membership.user_id == User.id) & (Membership.project_id == task.project_id),
-        )
+        .join(Membership, (Membership.user_id == User.id) & (Membership.project_id == project))
         .where(User.is_active.is_(True))
         .order_by(User.id)
     )
-    return list(db.session.scalars(query))
+
+
+# Built once: every change of a card asks it, and building it showed in the profile of a
+# move (bench/costs.py --profile move) next to running it.
+_WATCHERS = _watchers_query()
+
+
+def watchers(task: Task) -> list[User]:
+    """Who watches the task: its assignees, those watching it, those watching its project;
+    members only, active accounts."""
+    params = {"task_id": task.id, "project_id": task.project_id}
+    return list(db.session.scalars(_WATCHERS, params))

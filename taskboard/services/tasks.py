@@ -232,7 +232,8 @@ def create(
     outbox.event(project_id, "task.created", actor, task=webhooks.task_data(task))
     db.session.commit()
     outbox.dispatch()
-    return get_for_member(actor, task.id)
+    # By the id at hand: reading `task.id` after the commit would load the task again.
+    return get_for_member(actor, task_id)
 
 
 def _move(task: Task, column: BoardColumn, position: int | None) -> bool:
@@ -349,7 +350,7 @@ def update(
         change.events()
     db.session.commit()
     change.outbox.dispatch()
-    return get_for_member(actor, task.id)
+    return get_for_member(actor, task_id)  # not `task.id`: expired by the commit
 
 
 class _Change:
@@ -361,6 +362,8 @@ class _Change:
         self.changed = False
         self.edited = False  # a field other than the card's place
         self.moved_from: BoardColumn | None = None
+        # Held here: the session keeps loaded rows only while something refers to them.
+        self.moved_to: BoardColumn | None = None
         self.assigned: list[User] = []  # newly assigned: told by the assigned kind
         self.outbox = Outbox()
 
@@ -375,8 +378,8 @@ class _Change:
         task = self.task
         db.session.flush()
         data = webhooks.task_data(task)
-        if self.moved_from is not None:
-            target = db.session.get(BoardColumn, task.column_id)
+        if self.moved_from is not None and self.moved_to is not None:
+            target = self.moved_to
             source = {"id": str(self.moved_from.id), "name": self.moved_from.name}
             moved = {
                 "task": data,
@@ -392,11 +395,9 @@ class _Change:
         """One `watching` notification for the change, to those no other kind told."""
         task = self.task
         skip = {user.id for user in self.assigned}
-        moved_to = None
-        if self.moved_from is not None and self.moved_from.id != task.column_id:
-            moved_to = db.session.get(BoardColumn, task.column_id)
-        if moved_to is not None:
-            if moved_to.category == "done" and self.moved_from.category != "done":
+        source, moved_to = self.moved_from, self.moved_to
+        if source is not None and moved_to is not None and moved_to.id != source.id:
+            if moved_to.category == "done" and source.category != "done":
                 skip |= {user.id for user in task.assignees}  # told by moved_to_done
             change, detail = "moved", f" to {moved_to.name}"
             if self.edited:
@@ -475,7 +476,7 @@ class _Change:
         if not _move(task, target, new_position):
             return
         self.changed = True
-        self.moved_from = source
+        self.moved_from, self.moved_to = source, target
         if target.id != source.id:
             _record_move(task, self.actor, self.now, source, target, self.outbox)
 
