@@ -153,3 +153,22 @@ def test_read_outside_a_safe_request_sees_the_sessions_own_changes(app):
             assert read(query).scalar() is None
             engine = db.engine
         assert engine.pool.checkedout() == 0  # back with the request's end
+
+
+def test_writes_read_each_row_they_need_once(alice, team, count_queries):
+    """A move across columns and a create send a fixed few statements, none of them
+    reading again what the write already holds (the committed card for the answer, the
+    column it went to). Alice's own cards: no mail is sent inline, only the request's
+    statements are counted."""
+    mine = {"assignee_ids": [alice.id]}
+    tid = alice.create_task(team["pid"], "mine", **mine)["id"]
+    with count_queries() as moved:
+        resp = alice.patch(f"{API}/tasks/{tid}", json={"status": "done", "position": 0})
+    assert resp.status_code == 200, resp.json
+    with count_queries() as created:
+        alice.create_task(team["pid"], "one more", **mine)
+    for counter in (moved, created):
+        selects = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == len(set(selects)), counter.statements
+    assert moved.count <= 19, moved.statements
+    assert created.count <= 15, created.statements
