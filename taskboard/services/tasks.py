@@ -361,9 +361,9 @@ class _Change:
         self.task, self.actor, self.now = task, actor, now
         self.changed = False
         self.edited = False  # a field other than the card's place
-        self.moved_from: BoardColumn | None = None
-        # Held here: the session keeps loaded rows only while something refers to them.
-        self.moved_to: BoardColumn | None = None
+        # (from, to) of a new place. Both held here: the session keeps loaded rows only
+        # while something refers to them.
+        self.moved: tuple[BoardColumn, BoardColumn] | None = None
         self.assigned: list[User] = []  # newly assigned: told by the assigned kind
         self.outbox = Outbox()
 
@@ -378,12 +378,11 @@ class _Change:
         task = self.task
         db.session.flush()
         data = webhooks.task_data(task)
-        if self.moved_from is not None and self.moved_to is not None:
-            target = self.moved_to
-            source = {"id": str(self.moved_from.id), "name": self.moved_from.name}
+        if self.moved is not None:
+            source, target = self.moved
             moved = {
                 "task": data,
-                "from": source,
+                "from": {"id": str(source.id), "name": source.name},
                 "to": {"id": str(target.id), "name": target.name},
             }
             self.outbox.event(task.project_id, "task.moved", self.actor, **moved)
@@ -395,8 +394,8 @@ class _Change:
         """One `watching` notification for the change, to those no other kind told."""
         task = self.task
         skip = {user.id for user in self.assigned}
-        source, moved_to = self.moved_from, self.moved_to
-        if source is not None and moved_to is not None and moved_to.id != source.id:
+        if self.moved is not None and self.moved[0].id != self.moved[1].id:
+            source, moved_to = self.moved
             if moved_to.category == "done" and source.category != "done":
                 skip |= {user.id for user in task.assignees}  # told by moved_to_done
             change, detail = "moved", f" to {moved_to.name}"
@@ -476,7 +475,7 @@ class _Change:
         if not _move(task, target, new_position):
             return
         self.changed = True
-        self.moved_from, self.moved_to = source, target
+        self.moved = (source, target)
         if target.id != source.id:
             _record_move(task, self.actor, self.now, source, target, self.outbox)
 
