@@ -1,4 +1,4 @@
-"""The database: engine tuning, `read` for column reads, and GETs without transactions."""
+"""The database: engine tuning, and `read` for column reads."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask
 from sqlalchemy import Connection, Dialect, Engine, Select, event, exc
-from sqlalchemy.orm import ORMExecuteState, Session
 
 from . import writers
+from .connection import in_safe_request, pop_request_connection, request_connection
 from .extensions import db
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BUSY_TIMEOUT_S = 10  # how long a writer waits for another (thread or process) to finish
 
 
@@ -34,37 +33,11 @@ def init_app(app: Flask) -> None:
         ):
             event.listen(engine, "connect", _sqlite_pragmas)
             app.extensions["taskboard_writers"] = writers.install(engine, BUSY_TIMEOUT_S)
-    if not event.contains(db.session, "do_orm_execute", _reads_without_transaction):
-        event.listen(db.session, "do_orm_execute", _reads_without_transaction)
+    if not event.contains(db.session, "do_orm_execute", writers.before_execute):
         event.listen(db.session, "do_orm_execute", writers.before_execute)
         event.listen(db.session, "before_flush", writers.before_flush)
-    app.teardown_appcontext(_close_read_connection)
-
-
-def _reads_without_transaction(state: ORMExecuteState) -> None:
-    """On PostgreSQL, a GET's session runs its statements outside a transaction.
-
-    A GET reads, and writes at most one row with one statement (a personal token's or a
-    login session's last use; `tests/test_database.py` checks every GET route for it), so
-    a transaction would buy it nothing: under READ COMMITTED each statement sees its own
-    snapshot either way. It cost a BEGIN and a ROLLBACK, two round trips to the server.
-    SQLite starts no transaction for reads anyway. The pool restores the connection's
-    usual isolation level when the request ends, so writes keep their transactions.
-    """
-    session_connection(state.session)
-
-
-def session_connection(session: Session) -> Connection:
-    """The session's connection, begun in autocommit for a GET on PostgreSQL.
-
-    A GET whose reads ran on its read connection (see `read`) gives that back before the
-    session takes one: a request holds one connection at a time."""
-    if session.in_transaction() or not has_request_context():
-        return session.connection()
-    _close_read_connection()
-    if request.method in SAFE_METHODS and session.get_bind().dialect.name == "postgresql":
-        return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    return session.connection()
+        event.listen(db.session, "after_transaction_end", writers.after_transaction_end)
+    app.teardown_request(_end_request_connection)
 
 
 class Rows(list):  # type: ignore[type-arg]
@@ -133,9 +106,7 @@ class _Plan:
         self.row = namedtuple("Row", names)  # type: ignore[misc]
         self.columns: list[tuple[int, Callable[[Any], Any]]] | None = None  # at first rows
 
-    def _bind_processors(
-        self, binds: Iterable[tuple[str, Any]]
-    ) -> dict[str, Callable[[Any], Any]]:
+    def _bind_processors(self, binds: Iterable[tuple[str, Any]]) -> dict[str, Callable[[Any], Any]]:
         """Each parameter's type's conversion, by the parameter's name in the SQL."""
         found = {}
         for name, bind in binds:
@@ -238,14 +209,9 @@ def read(statement: Select | Prepared, params: dict[str, Any] | None = None) -> 
     """Run a read-only Core statement (columns, not ORM entities); its `Rows`, whatever
     the statement and wherever it runs.
 
-    Where: the ORM session's connection (pending changes flushed first, as the session
-    would), except in a GET, HEAD or OPTIONS request that has not begun its session: there
-    the request's read connection, opened on first use and closed with the request. The
-    API's hot reads (the bearer's token, a task, a page of the board) then never open a
-    session, whose set-up and close cost more than their statements. Once the
-    session has begun (the pages load their user through it) its connection serves, so a
-    request holds one connection. Reads of a safe request see what they would in the
-    session: SQLite starts no transaction for reads, PostgreSQL's GETs run without one.
+    It runs where the ORM session runs, pending changes flushed first as the session
+    would (`taskboard.connection` says which connection that is). In a safe request it
+    takes the request's connection without beginning the session.
 
     A `Prepared` statement runs on that connection's driver cursor; any other by SQLAlchemy.
     """
@@ -256,22 +222,21 @@ def read(statement: Select | Prepared, params: dict[str, Any] | None = None) -> 
 
 
 def _connection_for_read() -> Connection:
-    if has_request_context() and request.method in SAFE_METHODS:
-        connection = g.get("read_connection")
-        if connection is not None:
-            return connection
-        if not (db.session.registry.has() and db.session().in_transaction()):
-            connection = g.read_connection = db.engine.connect()
-            if connection.dialect.name == "postgresql":
-                connection.execution_options(isolation_level="AUTOCOMMIT")
-            return connection
-    session = db.session()
-    if session.new or session.deleted or session.dirty:
+    session = db.session() if db.session.registry.has() else None
+    if session is not None and (session.new or session.deleted or session.dirty):
         session.flush()
-    return session_connection(session)
+    if (session is None or not session.in_transaction()) and in_safe_request():
+        return request_connection(db.engine)
+    return db.session.connection()
 
 
-def _close_read_connection(_exc: BaseException | None = None) -> None:
-    connection = g.pop("read_connection", None)
-    if connection is not None:
-        connection.close()
+def _end_request_connection(_exc: BaseException | None = None) -> None:
+    """Give back the request's connection, ending the session's transaction on it."""
+    connection = pop_request_connection()
+    if connection is None:
+        return
+    if db.session.registry.has():
+        session = db.session()
+        if session.in_transaction() and session.connection() is connection:
+            session.close()
+    connection.close()

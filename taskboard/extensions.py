@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase
 from werkzeug.exceptions import HTTPException
 
 from .api.spec import OperationsPlugin
+from .connection import Session
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -29,7 +30,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+# In a safe request the session joins the request's connection (`taskboard.connection`)
+# and controls its transaction, as it would its own connection's.
+db = SQLAlchemy(
+    model_class=Base,
+    session_options={"class_": Session, "join_transaction_mode": "control_fully"},
+)
 migrate = Migrate()
 login_manager = flask_login.LoginManager()
 csrf = CSRFProtect()

@@ -19,8 +19,8 @@ import weakref
 from collections import deque
 from typing import Any
 
-from sqlalchemy import Engine, event
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 HELD = "taskboard_writer_turn"
 
@@ -86,33 +86,29 @@ _LOCKS: weakref.WeakKeyDictionary[Engine, FairLock] = weakref.WeakKeyDictionary(
 def install(engine: Engine, timeout: float) -> FairLock:
     """Make the engine's writers take turns; the lock, for tests to look at.
 
-    Only session and pool events: a listener on the engine's statements would make
-    SQLAlchemy (and `database.Prepared`) take their slower, instrumented path on every
-    read."""
+    Only session events: a listener on the engine's statements would make SQLAlchemy
+    (and `database.Prepared`) take their slower, instrumented path on every read."""
     lock = _LOCKS[engine] = FairLock(timeout)
-
-    def checked_in(_dbapi_connection: Any, record: Any) -> None:
-        # A session gives its connection back right after COMMIT or ROLLBACK: the turn
-        # goes with it, so the next writer never meets SQLite's own lock.
-        if record.info.pop(HELD, None):
-            lock.release()
-
-    event.listen(engine, "checkin", checked_in)
     return lock
 
 
 def take_turn(session: Session) -> None:
     """Before the session's first write: wait for the writer turn (SQLite only)."""
-    bind = session.get_bind()
-    lock = _LOCKS.get(bind) if isinstance(bind, Engine) else None
+    if HELD in session.info:
+        return
+    lock = _LOCKS.get(session.get_bind().engine)
     if lock is None:
         return
-    from .database import session_connection  # the connection the session writes on
+    session.connection()  # the transaction whose end gives the turn back
+    lock.acquire(lock.timeout)
+    session.info[HELD] = lock
 
-    info = session_connection(session).info
-    if HELD not in info:
-        lock.acquire(lock.timeout)
-        info[HELD] = True
+
+def after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    """The session's transaction has committed or rolled back: the turn goes to the next
+    writer, who never meets SQLite's own lock."""
+    if transaction.parent is None and HELD in session.info:
+        session.info.pop(HELD).release()
 
 
 def before_flush(session: Session, _context: Any, _instances: Any) -> None:

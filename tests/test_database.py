@@ -319,22 +319,54 @@ def test_a_get_writes_at_most_one_statement(
     assert checked >= 30
 
 
-def test_a_request_holds_one_connection_at_a_time(app: Flask, alice: Any) -> None:
-    """A GET that reads its token on the read connection and then uses the ORM session
-    (the projects list) gives the first back before taking the second."""
-    alice.create_project()
+def test_a_request_holds_one_connection(app: Flask, client: Any, alice: Any) -> None:
+    """A GET takes one connection from the pool, whatever mix of `read` and the ORM
+    session it runs: the API's token read with `read` and then the projects listed
+    through the session, a page's user loaded through the session and its board read
+    with `read`. A write holds one at a time: the session gives its connection back at
+    the commit, and the answer is read on the next. All are back when the answer is out."""
+    project = alice.create_project()
+    task = alice.create_task(project["id"], "one")
+    web_login(client, alice.email)
     with app.app_context():
         engine = db.engine
-    most: list[int] = []
+    held: list[int] = []
 
     def checkout(*_: Any) -> None:
-        most.append(engine.pool.checkedout())
+        held.append(engine.pool.checkedout())
 
+    gets = [
+        (alice.get, f"{API}/projects"),
+        (alice.get, f"{API}/users/me/tokens"),
+        (alice.get, f"{API}/tasks/{task['id']}"),
+        (client.get, f"/projects/{project['id']}"),
+        (client.get, "/projects"),
+    ]
     sa.event.listen(engine, "checkout", checkout)
     try:
-        for path in (f"{API}/projects", f"{API}/users/me/tokens", f"{API}/projects?per_page=1"):
-            assert alice.get(path).status_code == 200
+        for call, path in gets:
+            held.clear()
+            assert call(path).status_code == 200, path
+            assert held == [1], (path, held)
+            assert engine.pool.checkedout() == 0, path
+        held.clear()
+        assert alice.patch(f"{API}/tasks/{task['id']}", json={"title": "two"}).status_code == 200
+        assert held and max(held) == 1, held
+        assert engine.pool.checkedout() == 0
     finally:
         sa.event.remove(engine, "checkout", checkout)
-    assert most and max(most) == 1, most
-    assert engine.pool.checkedout() == 0
+
+
+def test_a_get_that_writes_commits_on_the_request_connection(app: Flask, alice: Any) -> None:
+    """A GET's one write (a personal token's last use) is committed, though the session
+    ran on the connection `read` opened: the next request sees it."""
+    made = alice.post(f"{API}/users/me/tokens", json={"name": "s", "scope": "read"})
+    personal = {"Authorization": f"Bearer {made.json['token']}"}
+    with app.app_context():
+        db.session.execute(sa.update(PersonalToken).values(last_used_at=None))
+        db.session.commit()
+    with app.test_client() as fresh:
+        assert fresh.get(f"{API}/projects", headers=personal).status_code == 200
+    with app.app_context():
+        used = db.session.scalar(sa.select(PersonalToken.last_used_at))
+    assert used is not None

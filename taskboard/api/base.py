@@ -15,7 +15,7 @@ from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 
-from ..database import SAFE_METHODS
+from ..connection import SAFE_METHODS
 from ..errors import Forbidden, Unauthorized
 from ..http import bearer_token
 from ..models import User

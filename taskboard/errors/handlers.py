@@ -19,7 +19,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..database import SAFE_METHODS
+from ..connection import SAFE_METHODS
 from . import DomainError
 
 log = logging.getLogger("taskboard.errors")
