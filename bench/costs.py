@@ -7,6 +7,7 @@
     .venv/bin/python bench/costs.py --plain-dump         # marshmallow's dump: the plans' gain
     .venv/bin/python bench/costs.py --no-prepared        # SQLAlchemy runs every statement
     .venv/bin/python bench/costs.py --profile move       # a write: bench/run.py's moves
+    .venv/bin/python bench/costs.py --statements move    # its SQL, and the code sending it
 
 "board" is the board page as a browser logged in through the form asks for it (with
 1,000 tasks: its first 50 cards a column). The writes (create, move) are bench/run.py's
@@ -122,6 +123,39 @@ def write_requests(
     return {"create": create, "move": move}
 
 
+def print_statements(request: Callable[[], Any]) -> None:
+    """Each statement the request sends, with the innermost line of Taskboard's code that
+    sent it (a `before_cursor_execute` listener: SQLAlchemy's instrumented path)."""
+    import traceback
+
+    import sqlalchemy as sa
+
+    from taskboard.extensions import db
+
+    sent: list[tuple[str, str]] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        frames = [
+            f"{Path(frame.filename).relative_to(ROOT)}:{frame.lineno} {frame.name}"
+            for frame in traceback.extract_stack()
+            if frame.filename.startswith(str(ROOT / "taskboard"))
+        ]
+        sent.append((" ".join(statement.split())[:110], frames[-1] if frames else "?"))
+
+    import wsgi
+
+    with wsgi.app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        request()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    for number, (statement, where) in enumerate(sent, 1):
+        print(f"{number:3d}  {where}\n     {statement}")
+    print(f"{len(sent)} statements")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
@@ -130,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     kinds = ["list", "get", "board", "create", "move"]
     parser.add_argument("--profile", choices=kinds, help="pyinstrument tree")
     parser.add_argument("--cprofile", choices=kinds, help="cProfile by own time")
+    parser.add_argument(
+        "--statements", choices=kinds, help="the SQL one request sends, and where from"
+    )
     parser.add_argument(
         "--plain-dump",
         action="store_true",
@@ -206,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
                 for _ in range(args.n):
                     requests[args.profile]()
             print(profiler.output_text(color=False))
+        elif args.statements:
+            requests[args.statements]()  # warm: caches filled, as for every later request
+            print_statements(requests[args.statements])
         elif args.cprofile:
             profile = cProfile.Profile()
             profile.enable()

@@ -170,5 +170,5 @@ def test_writes_read_each_row_they_need_once(alice, team, count_queries):
     for counter in (moved, created):
         selects = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
         assert len(selects) == len(set(selects)), counter.statements
-    assert moved.count <= 19, moved.statements
-    assert created.count <= 15, created.statements
+    assert moved.count <= 14, moved.statements
+    assert created.count <= 14, created.statements

@@ -269,10 +269,40 @@ def test_moving_a_card_costs_the_same_statements_whatever_the_columns_size(
             assert resp.status_code == 200, resp.json
         return counter.count
 
+    # Both columns hold cards after the moved one's old and new places, small or large:
+    # a move to an empty column's end or from a column's end skips closing a gap.
     first = alice.create_task(pid, "first")["id"]
     alice.create_task(pid, "second")
+    alice.create_task(pid, "doing", column_id=doing)
     small = [cost(first, doing), cost(first, todo)]
     for i in range(40):
         alice.create_task(pid, f"filler {i}")
         alice.create_task(pid, f"doing {i}", column_id=doing)
     assert [cost(first, doing), cost(first, todo)] == small
+
+
+def test_moves_from_and_to_a_columns_ends_keep_its_order(alice, board):
+    """The moves that skip closing or opening a gap (from a column's last place, to an
+    empty column, to the end) leave every column numbered 0..n-1 in the order shown."""
+    pid = board["pid"]
+    todo, doing = (c["id"] for c in board["columns"][:2])
+    ids = {name: alice.create_task(pid, name)["id"] for name in ("a", "b", "c")}
+
+    def order(column: str) -> list[tuple[str, int]]:
+        tasks = alice.get(f"{API}/projects/{pid}/tasks?per_page=100").json
+        mine = sorted((t for t in tasks if t["column_id"] == column), key=lambda t: t["position"])
+        return [(t["title"], t["position"]) for t in mine]
+
+    def move(name: str, **body: Any) -> None:
+        assert alice.patch(f"{API}/tasks/{ids[name]}", json=body).status_code == 200
+
+    move("c", column_id=doing)  # the last card, to an empty column
+    assert order(todo) == [("a", 0), ("b", 1)] and order(doing) == [("c", 0)]
+    move("a", column_id=doing)  # the first card, to the end
+    assert order(todo) == [("b", 0)] and order(doing) == [("c", 0), ("a", 1)]
+    move("b", column_id=doing, position=1)  # the only card, into the middle
+    assert order(todo) == [] and order(doing) == [("c", 0), ("b", 1), ("a", 2)]
+    move("c", column_id=todo, position=5)  # past the end of an empty column
+    assert order(todo) == [("c", 0)] and order(doing) == [("b", 0), ("a", 1)]
+    move("a", status="todo")  # a status alone: the end of its first column
+    assert order(todo) == [("c", 0), ("a", 1)] and order(doing) == [("b", 0)]

@@ -210,31 +210,86 @@ def _check_unique(columns: list[BoardColumn], name: str, skip: uuid.UUID | None 
 
 def for_task(
     project_id: uuid.UUID, column_id: uuid.UUID | None, status: str | None
-) -> BoardColumn:
-    """The column a card goes to: `column_id` (of this project, and of `status`'s category
-    when both are given), else the first column of `status`'s category (To Do's when
-    neither is given). Invalid when they do not fit."""
+) -> tuple[BoardColumn, int]:
+    """The column a new card goes to, and how many cards it holds: `column_id` (of this
+    project, and of `status`'s category when both are given), else the first column of
+    `status`'s category (To Do's when neither is given). Invalid when they do not fit."""
+    query = select(BoardColumn, _last_position(BoardColumn.id))
     if column_id is not None:
-        column = db.session.get(BoardColumn, column_id)
-        if column is None or column.project_id != project_id:
+        found = db.session.execute(query.where(BoardColumn.id == column_id)).first()
+        if found is None or found[0].project_id != project_id:
             raise Invalid("The column must be one of this project's.", field="column_id")
+        column = found[0]
         if status is not None and status != column.category:
             raise Invalid(
                 f"The status '{status}' disagrees with the column's category "
                 f"'{column.category}'; give one of them, or both alike.",
                 field="status",
             )
-        return column
-    category = check_category(status or "todo", "status")
-    column = db.session.scalar(
-        select(BoardColumn)
-        .where(BoardColumn.project_id == project_id, BoardColumn.category == category)
+    else:
+        category = check_category(status or "todo", "status")
+        found = db.session.execute(
+            query.where(BoardColumn.project_id == project_id, BoardColumn.category == category)
+            .order_by(BoardColumn.position)
+            .limit(1)
+        ).first()
+        if found is None:  # cannot happen: each category keeps a column
+            raise Conflict(
+                f"This board has no column of the category '{category}'.", field="status"
+            )
+    return found[0], 0 if found[1] is None else found[1] + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a move takes a card: from its column to the target, with the size of each
+    of the board's columns (read under the board's write lock, so they hold)."""
+
+    source: BoardColumn
+    target: BoardColumn
+    sizes: dict[uuid.UUID, int]
+
+
+def route(
+    task_column_id: uuid.UUID,
+    project_id: uuid.UUID,
+    column_id: uuid.UUID | None,
+    status: str | None,
+) -> Route:
+    """Where a move sends a card now in `task_column_id`: the column named (of this
+    project, and of `status`'s category when both are given); else, for a status other
+    than its column's category, the first column of that category; else its own column.
+    Invalid when they do not fit. One statement: the board's few columns and sizes."""
+    found = db.session.execute(
+        select(BoardColumn, _last_position(BoardColumn.id))
+        .where(BoardColumn.project_id == project_id)
         .order_by(BoardColumn.position)
-        .limit(1)
-    )
-    if column is None:  # cannot happen: each category keeps a column
-        raise Conflict(f"This board has no column of the category '{category}'.", field="status")
-    return column
+    ).all()
+    board = {column.id: column for column, _last in found}
+    sizes = {column.id: 0 if last is None else last + 1 for column, last in found}
+    current = board.get(task_column_id)
+    if current is None:  # cannot happen: a card's column is kept by a foreign key
+        raise NotFound(COLUMN_NOT_FOUND)
+    if column_id is not None:
+        target = board.get(column_id)
+        if target is None:
+            raise Invalid("The column must be one of this project's.", field="column_id")
+        if status is not None and status != target.category:
+            raise Invalid(
+                f"The status '{status}' disagrees with the column's category "
+                f"'{target.category}'; give one of them, or both alike.",
+                field="status",
+            )
+    elif status is not None and status != current.category:
+        category = check_category(status, "status")
+        target = next((c for c in board.values() if c.category == category), None)
+        if target is None:  # cannot happen: each category keeps a column
+            raise Conflict(
+                f"This board has no column of the category '{category}'.", field="status"
+            )
+    else:
+        target = current
+    return Route(current, target, sizes)
 
 
 def destination(
@@ -243,17 +298,8 @@ def destination(
     column_id: uuid.UUID | None,
     status: str | None,
 ) -> BoardColumn:
-    """Where a move sends a card now in `task_column_id`: the column named (see
-    `for_task`); else, for a status other than its column's category, the first column
-    of that category; else its own column."""
-    current = db.session.get(BoardColumn, task_column_id)
-    if column_id is not None:
-        return for_task(project_id, column_id, status)
-    if status is not None and current is not None and status != current.category:
-        return for_task(project_id, None, status)
-    if current is None:  # cannot happen: a card's column is kept by a foreign key
-        raise NotFound(COLUMN_NOT_FOUND)
-    return current
+    """The target of `route`."""
+    return route(task_column_id, project_id, column_id, status).target
 
 
 def create(
@@ -361,14 +407,11 @@ def delete(actor: Actor, column_id: uuid.UUID, *, move_to: uuid.UUID | None = No
     if move_to is not None:
         target = next((c for c in columns if c.id == move_to), None)
         if target is None or target.id == column.id:
-            raise Invalid(
-                "Move the cards to another column of this board.", field="move_to"
-            )
+            raise Invalid("Move the cards to another column of this board.", field="move_to")
     size = column_size(column.id)
     if size and target is None:
         raise Conflict(
-            f"The column holds {size} card{'s' if size != 1 else ''}: say where they go "
-            "(move_to).",
+            f"The column holds {size} card{'s' if size != 1 else ''}: say where they go (move_to).",
             field="move_to",
         )
     outbox = None

@@ -211,34 +211,45 @@ class Outbox:
         from .preferences import watchers
 
         told = set(skip)
-        fields = _task_fields(task, actor)
-        fields["payload"].update(change=change, detail=detail, **(extra or {}))
+        fields = None
         for user in watchers(task):
-            if user.id not in told:
-                self.add(WATCHING, user, actor=actor, **fields)
+            if user.id in told or user.id == actor.id:
+                continue
+            if fields is None:  # the project's title is loaded only for someone to tell
+                fields = _task_fields(task, actor)
+                fields["payload"].update(change=change, detail=detail, **(extra or {}))
+            self.add(WATCHING, user, actor=actor, **fields)
 
     def assigned(self, task: Task, users: Iterable[User], actor: Actor) -> None:
-        for user in users:
-            self.add(ASSIGNED, user, actor=actor, **_task_fields(task, actor))
+        self._tell(ASSIGNED, task, users, actor)
 
     def added_to_project(self, project: Project, user: User, actor: Actor) -> None:
         payload = {"project_title": project.title, "actor_name": actor.name}
         self.add(ADDED_TO_PROJECT, user, actor=actor, project_id=project.id, payload=payload)
 
     def commented(self, task: Task, comment: Comment, actor: Actor) -> None:
-        fields = _task_fields(task, actor)
         body = comment.body
         if len(body) > COMMENT_EXCERPT:
             body = body[: COMMENT_EXCERPT - 1] + "…"
-        fields["payload"]["comment"] = body
-        for user in task.assignees:
-            self.add(COMMENTED, user, actor=actor, **fields)
+        self._tell(COMMENTED, task, task.assignees, actor, comment=body)
         skip = [user.id for user in task.assignees]
         self.watching(task, actor, "commented on", skip=skip, extra={"comment": body})
 
     def moved_to_done(self, task: Task, actor: Actor) -> None:
-        for user in task.assignees:
-            self.add(MOVED_TO_DONE, user, actor=actor, **_task_fields(task, actor))
+        self._tell(MOVED_TO_DONE, task, task.assignees, actor)
+
+    def _tell(
+        self, kind: Kind, task: Task, users: Iterable[User], actor: Actor, **extra: Any
+    ) -> None:
+        """One notification of `kind` about the task to each user but the actor."""
+        fields = None
+        for user in users:
+            if user.id == actor.id:
+                continue
+            if fields is None:
+                fields = _task_fields(task, actor)
+                fields["payload"].update(extra)
+            self.add(kind, user, actor=actor, **fields)
 
     def dispatch(self) -> None:
         """Queue delivery of what was added; call after the commit. Never raises: if the

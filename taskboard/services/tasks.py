@@ -200,7 +200,7 @@ def create(
     chosen_labels = labels.of_project(project_id, label_ids)
     task_id = uuid.uuid4()
     _lock_board(project_id, task_id)
-    column = columns.for_task(project_id, column_id, status)
+    column, size = columns.for_task(project_id, column_id, status)
     status = column.category
     if at_top:
         shift(column.id, 0, None, +1)
@@ -212,7 +212,7 @@ def create(
         description=description,
         column_id=column.id,
         status=status,
-        position=0 if at_top else columns.column_size(column.id),
+        position=0 if at_top else size,
         due_date=due_date,
         created_by_id=actor.id,
         created_at=now,
@@ -236,10 +236,13 @@ def create(
     return get_for_member(actor, task_id)
 
 
-def _move(task: Task, column: BoardColumn, position: int | None) -> bool:
-    """Put the card at `position` (None: the end) of `column`; close up the old column."""
+def _move(
+    task: Task, column: BoardColumn, position: int | None, sizes: dict[uuid.UUID, int]
+) -> bool:
+    """Put the card at `position` (None: the end) of `column`; close up the old column.
+    `sizes`: the card count of each column concerned, read under the board's lock."""
     old_column, old_position = task.column_id, task.position
-    size = columns.column_size(column.id)
+    size = sizes[column.id]
     if column.id == old_column:
         target = size - 1 if position is None else min(position, size - 1)
         if target == old_position:
@@ -250,8 +253,11 @@ def _move(task: Task, column: BoardColumn, position: int | None) -> bool:
             shift(column.id, target, old_position, +1)
     else:
         target = size if position is None else min(position, size)
-        shift(old_column, old_position + 1, None, -1)
-        shift(column.id, target, None, +1)
+        # Positions are 0..n-1: nothing follows the last card, nothing is at the end.
+        if old_position + 1 < sizes[old_column]:
+            shift(old_column, old_position + 1, None, -1)
+        if target < size:
+            shift(column.id, target, None, +1)
     task.column_id, task.status, task.position = column.id, column.category, target
     return True
 
@@ -467,12 +473,12 @@ class _Change:
         if position is not UNSET and position is not None and position < 0:
             raise Invalid("Position must be 0 or more.", field="position")
         new_position = None if position is UNSET else position
-        source = db.session.get(BoardColumn, task.column_id)
         named = None if column_id is UNSET else column_id
-        target = columns.destination(task.column_id, task.project_id, named, status)
+        route = columns.route(task.column_id, task.project_id, named, status)
+        source, target = route.source, route.target
         if target.id == source.id and new_position is None:
             return
-        if not _move(task, target, new_position):
+        if not _move(task, target, new_position, route.sizes):
             return
         self.changed = True
         self.moved = (source, target)
