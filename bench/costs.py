@@ -8,6 +8,7 @@
     .venv/bin/python bench/costs.py --no-prepared        # SQLAlchemy runs every statement
     .venv/bin/python bench/costs.py --profile move       # a write: bench/run.py's moves
     .venv/bin/python bench/costs.py --statements move    # its SQL, and the code sending it
+    .venv/bin/python bench/costs.py --no-card-cache      # every card rendered: the cache's gain
 
 "board" is the board page as a browser logged in through the form asks for it (with
 1,000 tasks: its first 50 cards a column). The writes (create, move) are bench/run.py's
@@ -177,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run the prepared statements through SQLAlchemy's execution: their gain",
     )
+    parser.add_argument(
+        "--no-card-cache",
+        action="store_true",
+        help="render every card of the board page anew: the card cache's gain",
+    )
     args = parser.parse_args(argv)
 
     with (
@@ -203,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
             import taskboard.database as taskboard_database
 
             taskboard_database._has_listeners = lambda engine: True  # as if one listened
+
+        if args.no_card_cache:
+            from taskboard.web import card_html
+
+            card_html.ENTRIES = 0  # each fragment dropped as soon as it is kept
 
         logging.getLogger("taskboard.request").setLevel(logging.WARNING)
         bare.DB = bare.Database(url)

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _KEY = "request_connection"
+_MEMO = "request_read_memo"
 
 
 def in_safe_request() -> bool:
@@ -47,7 +48,20 @@ def has_request_connection() -> bool:
 
 
 def pop_request_connection() -> Connection | None:
+    g.pop(_MEMO, None)
     return g.pop(_KEY, None)
+
+
+def read_memo() -> dict[Any, Any] | None:
+    """What a safe request has found out and may reuse (a membership it checked): it
+    changes nothing, so what it read holds until it ends. None in any other request."""
+    if not in_safe_request():
+        return None
+    memo: dict[Any, Any] | None = g.get(_MEMO)
+    if memo is None:
+        memo = {}
+        setattr(g, _MEMO, memo)
+    return memo
 
 
 class Session(flask_sqlalchemy.session.Session):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
+from ..database import Prepared, read
 from ..errors import Invalid
 from ..extensions import db
 from ..models import Notification, utcnow
@@ -47,15 +49,23 @@ def list_entries(
     return Page(list(db.session.scalars(query)), total)
 
 
-def unread_count(actor: Actor) -> int:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(_mine(actor), Notification.read_at.is_(None))
+@functools.lru_cache(maxsize=4)
+def _unread_query(kinds: tuple[str, ...]) -> Prepared:
+    """The count of unread entries, built once (every page shows it in its header)."""
+    return Prepared(
+        select(func.count().label("unread"))
+        .select_from(Notification)
+        .where(
+            Notification.user_id == bindparam("user_id"),
+            Notification.kind.in_(kinds),
+            Notification.read_at.is_(None),
+            ~trash.hidden_notifications(),
         )
-        or 0
     )
+
+
+def unread_count(actor: Actor) -> int:
+    return read(_unread_query(tuple(_kinds())), {"user_id": actor.id}).scalar() or 0
 
 
 def state(actor: Actor) -> tuple[int, str]:

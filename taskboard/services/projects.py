@@ -9,6 +9,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..connection import read_memo
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import (
@@ -41,7 +42,12 @@ def is_owner(user_id: uuid.UUID, project_id: uuid.UUID) -> bool:
 
 
 def get_for_member(actor: Actor, project_id: uuid.UUID, *, load: bool = True) -> Project:
-    """The project if the actor is a member; NotFound otherwise."""
+    """The project if the actor is a member; NotFound otherwise. A page that only reads
+    checks once, however many of its reads ask (`load=False`: the check alone)."""
+    memo = read_memo()
+    key = ("member", actor.id, project_id)
+    if memo is not None and not load and key in memo:
+        return memo[key]
     query = (
         select(Project)
         .join(Membership, Membership.project_id == Project.id)
@@ -52,6 +58,8 @@ def get_for_member(actor: Actor, project_id: uuid.UUID, *, load: bool = True) ->
     project = db.session.scalar(query)
     if project is None:
         raise NotFound(PROJECT_NOT_FOUND)
+    if memo is not None:
+        memo[key] = project
     return project
 
 

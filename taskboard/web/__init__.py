@@ -11,6 +11,7 @@ from ..extensions import login_manager
 from ..limits import limit_per_caller
 from ..services.attachments import human_size
 from ..services.cards import is_due_soon, is_overdue
+from . import card_html
 from .clock import date_time, due_text, short_date
 from .htmx import is_htmx
 
@@ -72,6 +73,7 @@ def init_app(app: Flask) -> None:
     notify.init_app(app)
     app.jinja_env.tests["overdue"] = is_overdue
     app.jinja_env.tests["due_soon"] = is_due_soon
+    app.jinja_env.globals["card_renderer"] = card_html.Cards
 
     # Pages reached from mailed links, with their own limits (the reset's, sign-in's).
     from . import invitations, recovery

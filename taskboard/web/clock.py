@@ -47,10 +47,13 @@ def short_date(value: datetime | None) -> str:
     """'26 Nov', with the year when it is not this year."""
     if value is None:
         return ""
-    value = local(value)
-    if value.year == local(utcnow()).year:
-        return f"{value.day} {value:%b}"
-    return f"{value.day} {value:%b %Y}"
+    return _day(local(value))
+
+
+def _day(at: datetime) -> str:
+    if at.year == local(utcnow()).year:
+        return f"{at.day} {at:%b}"
+    return f"{at.day} {at:%b %Y}"
 
 
 def date_time(value: datetime | None) -> str:
@@ -71,8 +74,8 @@ def due_text(value: datetime | str | None) -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
-    text = short_date(value)
     at = local(value)
+    text = _day(at)
     if (at.hour, at.minute) != (23, 59):
         text += f", {at:%H:%M}"
     return text
