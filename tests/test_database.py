@@ -24,9 +24,9 @@ import taskboard.services
 from taskboard import database
 from taskboard.database import Prepared, Rows, read
 from taskboard.extensions import db
-from taskboard.models import LoginSession, PersonalToken, Task
+from taskboard.models import LoginSession, PersonalToken, Task, Webhook
 from taskboard.queue import job_context
-from taskboard.services import cards, tokens
+from taskboard.services import cards, inbox, tokens
 
 API = "/api/v1"
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
@@ -93,11 +93,13 @@ def every_prepared() -> dict[str, Prepared]:
         for name, value in vars(module).items():
             if isinstance(value, Prepared):
                 found[f"{info.name}.{name}"] = value
+    # Built on first use, for the notification kinds registered by then.
+    found["inbox._unread_query"] = inbox._unread_query(tuple(inbox._kinds()))
     return found
 
 
 @pytest.fixture
-def board(alice: Any, bob: Any) -> dict[str, Any]:
+def board(app: Flask, alice: Any, bob: Any) -> dict[str, Any]:
     """A project with cards in every column, with and without assignees and due dates,
     and a personal token of Alice's."""
     project = alice.create_project("Prepared")
@@ -124,6 +126,17 @@ def board(alice: Any, bob: Any) -> dict[str, Any]:
         assert comment.status_code == 201, comment.json
     personal = alice.post(f"{API}/users/me/tokens", json={"name": "cli", "scope": "read"})
     assert personal.status_code == 201, personal.json
+    with app.app_context():  # a webhook as the API makes one (whose check resolves the host)
+        db.session.add(
+            Webhook(
+                project_id=uuid.UUID(project["id"]),
+                url="https://hooks.example.com/x",
+                events=["task.moved"],
+                secret="s" * 32,
+                created_by_id=uuid.UUID(alice.id),
+            )
+        )
+        db.session.commit()
     return {
         "pid": project["id"],
         "tasks": [task["id"] for task in made],
@@ -133,7 +146,7 @@ def board(alice: Any, bob: Any) -> dict[str, Any]:
 
 
 
-def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def params_for(alice: Any, bob: Any, board: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """For each prepared statement, parameters that find rows and ones that find none."""
     pid, user = uuid.UUID(board["pid"]), uuid.UUID(alice.id)
     ids = [uuid.UUID(i) for i in board["tasks"]]
@@ -179,6 +192,8 @@ def params_for(alice: Any, board: dict[str, Any]) -> dict[str, list[dict[str, An
             {"project_id": pid, "user_id": nobody, "now": now, "soon_until": now + day},
         ],
         "task_reads._COMMENT_COUNTS_QUERY": [{"project_id": pid}, {"project_id": nobody}],
+        "webhooks._ACTIVE_HOOKS": [{"project_id": pid}, {"project_id": nobody}],
+        "inbox._unread_query": [{"user_id": uuid.UUID(bob.id)}, {"user_id": nobody}],
         "task_reads._SHOWN_COMMENT_COUNTS_QUERY": [{"task_ids": ids}, {"task_ids": [nobody]}],
         "task_reads._RANGE_ASSIGNEES_QUERY": [whole_board, second_card_only],
         "task_reads._RANGE_LABELS_QUERY": [whole_board, second_card_only],
@@ -200,10 +215,10 @@ def typed(rows: Any) -> list[list[tuple[type, Any]]]:
 
 
 
-def test_every_prepared_statement_reads_what_sqlalchemy_reads(app: Flask, alice, board):
+def test_every_prepared_statement_reads_what_sqlalchemy_reads(app: Flask, alice, bob, board):
     """The driver-cursor run of each statement gives the rows, values, value types and
     column names SQLAlchemy's execution gives, on both databases, found or not."""
-    cases = params_for(alice, board)
+    cases = params_for(alice, bob, board)
     assert set(cases) == set(every_prepared()), "give every prepared statement a case"
     with app.app_context(), db.engine.connect() as connection:
         assert not database._has_listeners(connection.engine)  # else SQLAlchemy runs them

@@ -10,11 +10,12 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
+from sqlalchemy import select
 from sqlalchemy import update as sql_update
 
 from ..errors import Invalid, NotFound, PreconditionFailed
 from ..extensions import db
-from ..models import BoardChange, Project
+from ..models import BoardChange, Project, Task
 
 T = TypeVar("T")
 # "Not given" for the optional arguments of an update, where None means "clear it".
@@ -109,6 +110,27 @@ def lock_project(project_id: uuid.UUID, *cards: uuid.UUID) -> None:
     ).scalar()
     if version is None:  # deleted meanwhile
         raise NotFound("No such project.")
+    _board_changed(project_id, version, cards)
+
+
+def lock_project_of_card(card_id: uuid.UUID) -> bool:
+    """`lock_project` for the change of one card, found by the lock's own statement: what
+    the writer reads of the card afterwards is current, with no second read. False if
+    there is no such card (the caller answers as for one it may not see)."""
+    row = db.session.execute(
+        sql_update(Project)
+        .where(Project.id == select(Task.project_id).where(Task.id == card_id).scalar_subquery())
+        .values(board_version=Project.board_version + 1)
+        .returning(Project.id, Project.board_version)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        return False
+    _board_changed(row.id, row.board_version, (card_id,))
+    return True
+
+
+def _board_changed(project_id: uuid.UUID, version: int, cards: tuple[uuid.UUID, ...]) -> None:
     db.session.execute(
         sql_insert(BoardChange),
         [

@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy import update as sql_update
-from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import selectinload
 
 from ..errors import Forbidden, Invalid, NotFound
@@ -45,6 +44,7 @@ from .common import (
     check_version,
     clean_text,
     lock_project,
+    lock_project_of_card,
 )
 from .notifications import Outbox
 from .task_reads import (
@@ -123,14 +123,6 @@ def _lock_board(project_id: uuid.UUID, task_id: uuid.UUID) -> None:
     lock_project(project_id, task_id)
 
 
-def _reload(task: Task) -> None:
-    """Re-read what other writers may have changed before the lock; NotFound if deleted."""
-    try:
-        db.session.refresh(task, ["column_id", "status", "position", "version"])
-    except InvalidRequestError as exc:  # the row is gone
-        raise NotFound(TASK_NOT_FOUND) from exc
-
-
 def shift(column_id: uuid.UUID, lower: int, upper: int | None, by: int) -> None:
     """Add `by` to the position of the cards at lower ≤ position (< upper) in one column."""
     query = sql_update(Task).where(Task.column_id == column_id, Task.position >= lower)
@@ -165,12 +157,19 @@ def _members(project_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> list[User]
     return [found[uid] for uid in wanted]
 
 
-def _load(actor: Actor, task_id: uuid.UUID) -> Task:
-    """The task to change, if the actor is a member of its project; NotFound otherwise."""
+def _find(actor: Actor, task_id: uuid.UUID) -> Task | None:
+    """The task to change, if the actor is a member of its project."""
     # The assignees, for reassigning and for notifying them; what a read shows is a Card.
     query = _visible(actor).where(Task.id == task_id).options(selectinload(Task.assignees))
-    task = db.session.scalar(query)
+    return db.session.scalar(query)
+
+
+def _load_locked(actor: Actor, task_id: uuid.UUID) -> Task:
+    """The task to change, read after taking its board's write lock (so as it is now);
+    NotFound, and nothing changed, if there is none the actor may see."""
+    task = _find(actor, task_id) if lock_project_of_card(task_id) else None
     if task is None:
+        db.session.rollback()  # not the board's lock and changed mark of a card not shown
         raise NotFound(TASK_NOT_FOUND)
     return task
 
@@ -332,10 +331,8 @@ def update(
 
     With `expected_version`, a card changed meanwhile is refused (PreconditionFailed).
     """
-    task = _load(actor, task_id)
-    # Writers of one board go one at a time, and lock before they write anything.
-    _lock_board(task.project_id, task.id)
-    _reload(task)
+    # Writers of one board go one at a time, and lock before they read what they change.
+    task = _load_locked(actor, task_id)
     check_version(task.version, expected_version)
     change = _Change(task, actor, utcnow())
     if title is not UNSET:
@@ -507,9 +504,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def delete_task(actor: Actor, task_id: uuid.UUID, *, expected_version: int | None = None) -> None:
-    task = _load(actor, task_id)
-    _lock_board(task.project_id, task.id)
-    _reload(task)
+    task = _load_locked(actor, task_id)
     check_version(task.version, expected_version)
     outbox = Outbox()
     outbox.event(
@@ -525,10 +520,8 @@ def delete_task(actor: Actor, task_id: uuid.UUID, *, expected_version: int | Non
 
 
 def add_comment(actor: Actor, task_id: uuid.UUID, body: str) -> Comment:
-    task = _load(actor, task_id)
     body = clean_text(body, "body", "Comment", min_len=1, max_len=COMMENT_MAX)
-    _lock_board(task.project_id, task.id)
-    _reload(task)  # not deleted meanwhile
+    task = _load_locked(actor, task_id)
     now = utcnow()
     comment = Comment(task_id=task.id, author_id=actor.id, body=body, created_at=now)
     db.session.add(comment)

@@ -36,14 +36,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
+from ..database import Prepared, read
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models import Project, Webhook, WebhookDelivery, utcnow
 from . import projects
 from .common import Actor, Page
 from .notifications import Outbox, register_kind
+
+WEBHOOKS = Webhook.__table__
 
 log = logging.getLogger("taskboard.webhooks")
 
@@ -252,7 +255,7 @@ def send_test(actor: Actor, webhook_id: uuid.UUID) -> WebhookDelivery:
     project = db.session.get(Project, hook.project_id)
     assert project is not None
     body = _body(TEST_EVENT, project.id, actor, {"message": "A test event from Taskboard."})
-    delivery = _delivery(hook, TEST_EVENT, body, utcnow())
+    delivery = _delivery(hook.id, TEST_EVENT, body, utcnow())
     db.session.commit()
     enqueue([delivery.id])
     return delivery
@@ -305,10 +308,10 @@ def _body(event: str, project_id: uuid.UUID, actor: Actor, objects: dict[str, An
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
-def _delivery(hook: Webhook, event: str, body: str, now: datetime) -> WebhookDelivery:
+def _delivery(hook_id: uuid.UUID, event: str, body: str, now: datetime) -> WebhookDelivery:
     delivery = WebhookDelivery(
         id=uuid.uuid4(),
-        webhook_id=hook.id,
+        webhook_id=hook_id,
         event=event,
         body=body,
         state="pending",
@@ -326,17 +329,23 @@ def record(
     """Write a delivery of this event for each active webhook of the project that wants
     it; the ids, to hand to the queue after the commit."""
     hooks = [
-        hook
-        for hook in db.session.scalars(
-            select(Webhook).where(Webhook.project_id == project_id, Webhook.active.is_(True))
-        )
-        if event in (hook.events or [])
+        row.id
+        for row in read(_ACTIVE_HOOKS, {"project_id": project_id})
+        if event in (row.events or [])
     ]
     if not hooks:
         return []
     body = _body(event, project_id, actor, objects)
     now = utcnow()
-    return [_delivery(hook, event, body, now).id for hook in hooks]
+    return [_delivery(hook_id, event, body, now).id for hook_id in hooks]
+
+
+# Every write of a board asks it: most boards have no webhook at all.
+_ACTIVE_HOOKS = Prepared(
+    select(WEBHOOKS.c.id, WEBHOOKS.c.events).where(
+        WEBHOOKS.c.project_id == bindparam("project_id"), WEBHOOKS.c.active.is_(True)
+    )
+)
 
 
 # Sending (the worker) ------------------------------------------------------------------
