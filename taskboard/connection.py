@@ -43,10 +43,6 @@ def request_connection(engine: Engine) -> Connection:
     return connection
 
 
-def has_request_connection() -> bool:
-    return g.get(_KEY) is not None
-
-
 def pop_request_connection() -> Connection | None:
     g.pop(_MEMO, None)
     return g.pop(_KEY, None)
