@@ -193,6 +193,10 @@ def params_for(alice: Any, bob: Any, board: dict[str, Any]) -> dict[str, list[di
         ],
         "task_reads._COMMENT_COUNTS_QUERY": [{"project_id": pid}, {"project_id": nobody}],
         "webhooks._ACTIVE_HOOKS": [{"project_id": pid}, {"project_id": nobody}],
+        "preferences._WATCHING_STATE": [
+            {"user_id": user, "project_id": pid, "task_id": ids[0]},  # creator: watches it
+            {"user_id": nobody, "project_id": pid, "task_id": None},
+        ],
         "inbox._unread_query": [{"user_id": uuid.UUID(bob.id)}, {"user_id": nobody}],
         "task_reads._SHOWN_COMMENT_COUNTS_QUERY": [{"task_ids": ids}, {"task_ids": [nobody]}],
         "task_reads._RANGE_ASSIGNEES_QUERY": [whole_board, second_card_only],

@@ -208,15 +208,30 @@ def _check_unique(columns: list[BoardColumn], name: str, skip: uuid.UUID | None 
         raise Conflict("A column of this board already has this name.", field="name")
 
 
+# Where a card goes, with the columns' sizes: built once (a create and a move ask).
+_WITH_SIZE = select(BoardColumn, _last_position(BoardColumn.id))
+_NAMED_COLUMN = _WITH_SIZE.where(BoardColumn.id == bindparam("column_id"))
+_FIRST_OF_CATEGORY = (
+    _WITH_SIZE.where(
+        BoardColumn.project_id == bindparam("project_id"),
+        BoardColumn.category == bindparam("category"),
+    )
+    .order_by(BoardColumn.position)
+    .limit(1)
+)
+_ROUTE = _WITH_SIZE.where(BoardColumn.project_id == bindparam("project_id")).order_by(
+    BoardColumn.position
+)
+
+
 def for_task(
     project_id: uuid.UUID, column_id: uuid.UUID | None, status: str | None
 ) -> tuple[BoardColumn, int]:
     """The column a new card goes to, and how many cards it holds: `column_id` (of this
     project, and of `status`'s category when both are given), else the first column of
     `status`'s category (To Do's when neither is given). Invalid when they do not fit."""
-    query = select(BoardColumn, _last_position(BoardColumn.id))
     if column_id is not None:
-        found = db.session.execute(query.where(BoardColumn.id == column_id)).first()
+        found = db.session.execute(_NAMED_COLUMN, {"column_id": column_id}).first()
         if found is None or found[0].project_id != project_id:
             raise Invalid("The column must be one of this project's.", field="column_id")
         column = found[0]
@@ -228,11 +243,8 @@ def for_task(
             )
     else:
         category = check_category(status or "todo", "status")
-        found = db.session.execute(
-            query.where(BoardColumn.project_id == project_id, BoardColumn.category == category)
-            .order_by(BoardColumn.position)
-            .limit(1)
-        ).first()
+        params = {"project_id": project_id, "category": category}
+        found = db.session.execute(_FIRST_OF_CATEGORY, params).first()
         if found is None:  # cannot happen: each category keeps a column
             raise Conflict(
                 f"This board has no column of the category '{category}'.", field="status"
@@ -260,11 +272,7 @@ def route(
     project, and of `status`'s category when both are given); else, for a status other
     than its column's category, the first column of that category; else its own column.
     Invalid when they do not fit. One statement: the board's few columns and sizes."""
-    found = db.session.execute(
-        select(BoardColumn, _last_position(BoardColumn.id))
-        .where(BoardColumn.project_id == project_id)
-        .order_by(BoardColumn.position)
-    ).all()
+    found = db.session.execute(_ROUTE, {"project_id": project_id}).all()
     board = {column.id: column for column, _last in found}
     sizes = {column.id: 0 if last is None else last + 1 for column, last in found}
     current = board.get(task_column_id)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+from sqlalchemy import bindparam, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
-from sqlalchemy import select
 from sqlalchemy import update as sql_update
 
 from ..errors import Invalid, NotFound, PreconditionFailed
@@ -113,17 +113,23 @@ def lock_project(project_id: uuid.UUID, *cards: uuid.UUID) -> None:
     _board_changed(project_id, version, cards)
 
 
+_LOCK_BY_CARD = (
+    sql_update(Project)
+    .where(
+        Project.id
+        == select(Task.project_id).where(Task.id == bindparam("card_id")).scalar_subquery()
+    )
+    .values(board_version=Project.board_version + 1)
+    .returning(Project.id, Project.board_version)
+    .execution_options(synchronize_session=False)
+)
+
+
 def lock_project_of_card(card_id: uuid.UUID) -> bool:
     """`lock_project` for the change of one card, found by the lock's own statement: what
     the writer reads of the card afterwards is current, with no second read. False if
     there is no such card (the caller answers as for one it may not see)."""
-    row = db.session.execute(
-        sql_update(Project)
-        .where(Project.id == select(Task.project_id).where(Task.id == card_id).scalar_subquery())
-        .values(board_version=Project.board_version + 1)
-        .returning(Project.id, Project.board_version)
-        .execution_options(synchronize_session=False)
-    ).first()
+    row = db.session.execute(_LOCK_BY_CARD, {"card_id": card_id}).first()
     if row is None:
         return False
     _board_changed(row.id, row.board_version, (card_id,))

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, bindparam, delete, select, update
 
+from ..database import Prepared, read
 from ..errors import Invalid
 from ..extensions import db
 from ..models import (
@@ -280,13 +281,35 @@ def unfollow_project(actor: Actor, project_id: uuid.UUID, state: str) -> None:
 
 def watching_state(user_id: uuid.UUID, project_id: uuid.UUID, task_id: uuid.UUID | None) -> dict:
     """For the pages: does the user watch the task, the project, mute the project."""
-    follow = db.session.get(ProjectFollow, (user_id, project_id))
-    task = task_id is not None and db.session.get(TaskWatch, (user_id, task_id)) is not None
+    row = read(_WATCHING_STATE, {"user_id": user_id, "project_id": project_id, "task_id": task_id})
+    state = row.first()
     return {
-        "task": task,
-        "project": follow is not None and follow.state == "watch",
-        "muted": follow is not None and follow.state == "mute",
+        "task": task_id is not None and bool(state.task),
+        "project": state.project == "watch",
+        "muted": state.project == "mute",
     }
+
+
+# Every board page and card detail shows it: one statement, built once.
+_FOLLOWS, _WATCHES = ProjectFollow.__table__, TaskWatch.__table__
+_WATCHING_STATE = Prepared(
+    select(
+        select(_FOLLOWS.c.state)
+        .where(
+            _FOLLOWS.c.user_id == bindparam("user_id"),
+            _FOLLOWS.c.project_id == bindparam("project_id"),
+        )
+        .scalar_subquery()
+        .label("project"),
+        select(_WATCHES.c.task_id)
+        .where(
+            _WATCHES.c.user_id == bindparam("user_id"),
+            _WATCHES.c.task_id == bindparam("task_id"),
+        )
+        .exists()
+        .label("task"),
+    )
+)
 
 
 def _watchers_query() -> Select:

@@ -112,10 +112,16 @@ class TaskFilter:
 
 
 def _visible(actor: Actor) -> Select:
+    return visible_to(actor.id)
+
+
+def visible_to(user_id: Any) -> Select:
+    """The tasks of the projects `user_id` (a value, or a bound parameter for a statement
+    built once) is a member of."""
     return (
         select(Task)
         .join(Membership, Membership.project_id == Task.project_id)
-        .where(Membership.user_id == actor.id)
+        .where(Membership.user_id == user_id)
     )
 
 

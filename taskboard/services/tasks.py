@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import selectinload
 
@@ -53,7 +53,6 @@ from .task_reads import (
     Placed,
     TaskFilter,
     Window,
-    _visible,
     board_state,
     board_windows,
     changes_since,
@@ -67,6 +66,7 @@ from .task_reads import (
     matching_counts,
     neighbour_position,
     placed,
+    visible_to,
 )
 
 __all__ = [
@@ -125,14 +125,28 @@ def _lock_board(project_id: uuid.UUID, task_id: uuid.UUID) -> None:
 
 def shift(column_id: uuid.UUID, lower: int, upper: int | None, by: int) -> None:
     """Add `by` to the position of the cards at lower ≤ position (< upper) in one column."""
-    query = sql_update(Task).where(Task.column_id == column_id, Task.position >= lower)
-    if upper is not None:
-        query = query.where(Task.position < upper)
-    db.session.execute(
-        query.values(position=Task.position + by, version=Task.version + 1).execution_options(
-            synchronize_session=False
-        )
-    )
+    params = {"in_column": column_id, "lower": lower, "by": by}
+    if upper is None:
+        db.session.execute(_SHIFT_TO_END, params)
+    else:
+        db.session.execute(_SHIFT_BETWEEN, {**params, "upper": upper})
+
+
+# A card's change runs these on every move: built once, as building a statement and its
+# cache key costs about what sending it does.
+_SHIFT_TO_END = (
+    sql_update(Task)
+    .where(Task.column_id == bindparam("in_column"), Task.position >= bindparam("lower"))
+    .values(position=Task.position + bindparam("by"), version=Task.version + 1)
+    .execution_options(synchronize_session=False)
+)
+_SHIFT_BETWEEN = _SHIFT_TO_END.where(Task.position < bindparam("upper"))
+# The assignees, for reassigning and for notifying them; what a read shows is a Card.
+_FIND = (
+    visible_to(bindparam("user_id"))
+    .where(Task.id == bindparam("task_id"))
+    .options(selectinload(Task.assignees))
+)
 
 
 def _members(project_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> list[User]:
@@ -159,9 +173,7 @@ def _members(project_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> list[User]
 
 def _find(actor: Actor, task_id: uuid.UUID) -> Task | None:
     """The task to change, if the actor is a member of its project."""
-    # The assignees, for reassigning and for notifying them; what a read shows is a Card.
-    query = _visible(actor).where(Task.id == task_id).options(selectinload(Task.assignees))
-    return db.session.scalar(query)
+    return db.session.scalar(_FIND, {"user_id": actor.id, "task_id": task_id})
 
 
 def _load_locked(actor: Actor, task_id: uuid.UUID) -> Task:
