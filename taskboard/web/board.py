@@ -211,7 +211,8 @@ def _etag(project_id: uuid.UUID, filters: BoardFilters, state: BoardState | None
 def _board_context(
     project_id: uuid.UUID, filters: BoardFilters, add_form: TaskAddForm | None = None
 ) -> dict[str, Any]:
-    project = projects.get_for_member(current_user, project_id)
+    # The page shows the members (loaded when it asks) and the owner's id, not the owner.
+    project = projects.get_for_member(current_user, project_id, load=False)
     board = _columns(project, filters, _shown())
     shown = [card for column in board for card in column["cards"]]
     return {
