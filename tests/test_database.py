@@ -376,16 +376,21 @@ def test_a_request_holds_one_connection(app: Flask, client: Any, alice: Any) -> 
         sa.event.remove(engine, "checkout", checkout)
 
 
-def test_a_get_that_writes_commits_on_the_request_connection(app: Flask, alice: Any) -> None:
+def test_a_get_that_writes_commits_on_the_request_connection(
+    app: Flask, alice: Any, count_queries: Any
+) -> None:
     """A GET's one write (a personal token's last use) is committed, though the session
-    ran on the connection `read` opened: the next request sees it."""
+    joined the connection `read` had already begun a transaction on: with a listener on
+    the engine (the counter), the token's read runs through SQLAlchemy, which begins one;
+    the session, controlling it fully, commits it. The next request sees the write."""
     made = alice.post(f"{API}/users/me/tokens", json={"name": "s", "scope": "read"})
     personal = {"Authorization": f"Bearer {made.json['token']}"}
     with app.app_context():
         db.session.execute(sa.update(PersonalToken).values(last_used_at=None))
         db.session.commit()
-    with app.test_client() as fresh:
+    with app.test_client() as fresh, count_queries() as counter:
         assert fresh.get(f"{API}/projects", headers=personal).status_code == 200
+    assert any(WRITE.match(s) for s in counter.statements)
     with app.app_context():
         used = db.session.scalar(sa.select(PersonalToken.last_used_at))
     assert used is not None
