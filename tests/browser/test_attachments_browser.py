@@ -86,7 +86,10 @@ def test_pick_drop_and_paste_files_then_delete_one(new_page: Any, server: LiveSe
     expect(attachment_names(detail)).to_have_text(["meeting notes.txt", "dropped.png"])
     preview = detail.locator(f"#attachment-{attachment_id(page, 'dropped.png')} img")
     expect(preview).to_be_visible()
-    assert page.evaluate("img => img.naturalWidth", preview.element_handle()) == 2
+    # Shown is not yet loaded: wait for the image itself, then check it is the picture.
+    image = preview.element_handle()
+    page.wait_for_function("img => img.complete", arg=image)
+    assert page.evaluate("img => img.naturalWidth", image) == 2
 
     # A pasted screenshot.
     page.evaluate(
