@@ -232,24 +232,30 @@ def for_task(
     `status`'s category (To Do's when neither is given). Invalid when they do not fit."""
     if column_id is not None:
         found = db.session.execute(_NAMED_COLUMN, {"column_id": column_id}).first()
-        if found is None or found[0].project_id != project_id:
-            raise Invalid("The column must be one of this project's.", field="column_id")
-        column = found[0]
-        if status is not None and status != column.category:
-            raise Invalid(
-                f"The status '{status}' disagrees with the column's category "
-                f"'{column.category}'; give one of them, or both alike.",
-                field="status",
-            )
+        _check_named(found and found[0], project_id, status)
     else:
         category = check_category(status or "todo", "status")
         params = {"project_id": project_id, "category": category}
         found = db.session.execute(_FIRST_OF_CATEGORY, params).first()
-        if found is None:  # cannot happen: each category keeps a column
-            raise Conflict(
-                f"This board has no column of the category '{category}'.", field="status"
-            )
+        _check_kept(found, category)
     return found[0], 0 if found[1] is None else found[1] + 1
+
+
+def _check_named(column: BoardColumn | None, project_id: uuid.UUID, status: str | None) -> None:
+    """A column named for a card: one of this project's, of `status`'s category if given."""
+    if column is None or column.project_id != project_id:
+        raise Invalid("The column must be one of this project's.", field="column_id")
+    if status is not None and status != column.category:
+        raise Invalid(
+            f"The status '{status}' disagrees with the column's category "
+            f"'{column.category}'; give one of them, or both alike.",
+            field="status",
+        )
+
+
+def _check_kept(found: Any, category: str) -> None:
+    if found is None:  # cannot happen: each category keeps a column
+        raise Conflict(f"This board has no column of the category '{category}'.", field="status")
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,21 +286,11 @@ def route(
         raise NotFound(COLUMN_NOT_FOUND)
     if column_id is not None:
         target = board.get(column_id)
-        if target is None:
-            raise Invalid("The column must be one of this project's.", field="column_id")
-        if status is not None and status != target.category:
-            raise Invalid(
-                f"The status '{status}' disagrees with the column's category "
-                f"'{target.category}'; give one of them, or both alike.",
-                field="status",
-            )
+        _check_named(target, project_id, status)
     elif status is not None and status != current.category:
         category = check_category(status, "status")
         target = next((c for c in board.values() if c.category == category), None)
-        if target is None:  # cannot happen: each category keeps a column
-            raise Conflict(
-                f"This board has no column of the category '{category}'.", field="status"
-            )
+        _check_kept(target, category)
     else:
         target = current
     return Route(current, target, sizes)
