@@ -193,6 +193,10 @@ def params_for(alice: Any, bob: Any, board: dict[str, Any]) -> dict[str, list[di
         ],
         "task_reads._COMMENT_COUNTS_QUERY": [{"project_id": pid}, {"project_id": nobody}],
         "webhooks._ACTIVE_HOOKS": [{"project_id": pid}, {"project_id": nobody}],
+        "projects._MEMBERSHIP": [
+            {"project_id": pid, "user_id": user},
+            {"project_id": pid, "user_id": nobody},
+        ],
         "preferences._WATCHING_STATE": [
             {"user_id": user, "project_id": pid, "task_id": ids[0]},  # creator: watches it
             {"user_id": nobody, "project_id": pid, "task_id": None},

@@ -316,7 +316,7 @@ def create(
     position: int | None = None,
 ) -> ColumnView:
     """A new column at `position` (None or past the end: the end); the others make room."""
-    projects.get_for_member(actor, project_id, load=False)
+    projects.check_member(actor, project_id)
     name = check_name(name)
     category = check_category(category)
     wip_limit = check_wip_limit(wip_limit)

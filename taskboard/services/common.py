@@ -13,6 +13,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 
+from .. import writers
 from ..errors import Invalid, NotFound, PreconditionFailed
 from ..extensions import db
 from ..models import BoardChange, Project, Task
@@ -101,35 +102,53 @@ def lock_project(project_id: uuid.UUID, *cards: uuid.UUID) -> None:
     (a card's fields, place, comments or checklist); without them it is a change of the
     board's layout. Polls of the board answer just those cards (`BoardChange`).
     """
-    version = db.session.execute(
-        sql_update(Project)
-        .where(Project.id == project_id)
-        .values(board_version=Project.board_version + 1)
-        .returning(Project.board_version)
-        .execution_options(synchronize_session=False)
-    ).scalar()
+    version = _write(_LOCK, {"project_id": project_id}).scalar()
     if version is None:  # deleted meanwhile
         raise NotFound("No such project.")
     _board_changed(project_id, version, cards)
 
 
+PROJECTS = Project.__table__
+BOARD_CHANGES = BoardChange.__table__
+
+# The statements every writer of a board runs, built once, on the tables: run on the
+# session's connection they skip the ORM's execution of a statement, about as costly
+# as sending it (`_write`).
+_LOCK = (
+    sql_update(PROJECTS)
+    .where(PROJECTS.c.id == bindparam("project_id"))
+    .values(board_version=PROJECTS.c.board_version + 1)
+    .returning(PROJECTS.c.board_version)
+)
 _LOCK_BY_CARD = (
-    sql_update(Project)
+    sql_update(PROJECTS)
     .where(
-        Project.id
+        PROJECTS.c.id
         == select(Task.project_id).where(Task.id == bindparam("card_id")).scalar_subquery()
     )
-    .values(board_version=Project.board_version + 1)
-    .returning(Project.id, Project.board_version)
-    .execution_options(synchronize_session=False)
+    .values(board_version=PROJECTS.c.board_version + 1)
+    .returning(PROJECTS.c.id, PROJECTS.c.board_version)
 )
+_CHANGED = sql_insert(BOARD_CHANGES)
+_FORGET = sql_delete(BOARD_CHANGES).where(
+    BOARD_CHANGES.c.project_id == bindparam("project_id"),
+    BOARD_CHANGES.c.version <= bindparam("oldest"),
+)
+
+
+def _write(statement: Any, params: Any) -> Any:
+    """Run a Core write on the session's transaction, after taking the writer turn the
+    session's own writes take (`writers`: SQLite's writers queue in turn)."""
+    session = db.session()
+    writers.take_turn(session)
+    return session.connection().execute(statement, params)
 
 
 def lock_project_of_card(card_id: uuid.UUID) -> bool:
     """`lock_project` for the change of one card, found by the lock's own statement: what
     the writer reads of the card afterwards is current, with no second read. False if
     there is no such card (the caller answers as for one it may not see)."""
-    row = db.session.execute(_LOCK_BY_CARD, {"card_id": card_id}).first()
+    row = _write(_LOCK_BY_CARD, {"card_id": card_id}).first()
     if row is None:
         return False
     _board_changed(row.id, row.board_version, (card_id,))
@@ -137,20 +156,13 @@ def lock_project_of_card(card_id: uuid.UUID) -> bool:
 
 
 def _board_changed(project_id: uuid.UUID, version: int, cards: tuple[uuid.UUID, ...]) -> None:
-    db.session.execute(
-        sql_insert(BoardChange),
-        [
-            {"project_id": project_id, "version": version, "task_id": card}
-            for card in (cards or (None,))
-        ],
-    )
+    rows = [
+        {"project_id": project_id, "version": version, "task_id": card}
+        for card in (cards or (None,))
+    ]
+    _write(_CHANGED, rows[0] if len(rows) == 1 else rows)
     if version % 50 == 0:  # now and then, not a statement more on every write
-        db.session.execute(
-            sql_delete(BoardChange).where(
-                BoardChange.project_id == project_id,
-                BoardChange.version <= version - CHANGES_KEPT,
-            )
-        )
+        _write(_FORGET, {"project_id": project_id, "oldest": version - CHANGES_KEPT})
 
 
 # Input limits, declared once: the services enforce them, and the API's schemas (and so

@@ -87,7 +87,7 @@ def export(actor: Actor, project_id: uuid.UUID) -> bytes:
 
     from . import projects
 
-    projects.get_for_member(actor, project_id, load=False)
+    projects.check_member(actor, project_id)
     in_project = select(Task.id).where(Task.project_id == project_id)
     labels: dict[uuid.UUID, list[str]] = defaultdict(list)
     for task_id, name in db.session.execute(
@@ -224,7 +224,7 @@ def import_csv(actor: Actor, project_id: uuid.UUID, source: IO[bytes]) -> int:
     column and label names are created; assignees must be members (by email)."""
     from . import projects, transfer
 
-    projects.get_for_member(actor, project_id, load=False)
+    projects.check_member(actor, project_id)
     text = _text(transfer.read_limited(source, transfer.max_bytes()))
     reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
     errors = _Errors()

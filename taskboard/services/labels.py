@@ -33,7 +33,7 @@ def list_for_project(
     actor: Actor, project_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
 ) -> Page[Label]:
     """The project's labels by name."""
-    projects.get_for_member(actor, project_id, load=False)
+    projects.check_member(actor, project_id)
     labels = list(
         db.session.scalars(
             select(Label)
@@ -81,7 +81,7 @@ def _cards_changed(label_id: uuid.UUID) -> None:
 
 
 def create(actor: Actor, project_id: uuid.UUID, *, name: str, color: str = "gray") -> Label:
-    projects.get_for_member(actor, project_id, load=False)
+    projects.check_member(actor, project_id)
     name, color = check_name(name), check_color(color)
     lock_project(project_id)
     _check_unique(project_id, name)

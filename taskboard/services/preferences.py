@@ -248,9 +248,9 @@ def watch_task(actor: Actor, task_id: uuid.UUID, on: bool) -> None:
 
 def follow_project(actor: Actor, project_id: uuid.UUID, state: str | None) -> None:
     """Set the actor's state for the project: watch, mute, or None (neither)."""
-    from .projects import get_for_member
+    from .projects import check_member
 
-    get_for_member(actor, project_id, load=False)
+    check_member(actor, project_id)
     follow = db.session.get(ProjectFollow, (actor.id, project_id))
     if state is None:
         if follow is not None:
@@ -266,9 +266,9 @@ def follow_project(actor: Actor, project_id: uuid.UUID, state: str | None) -> No
 
 def unfollow_project(actor: Actor, project_id: uuid.UUID, state: str) -> None:
     """Stop watching (or muting): only that state is cleared."""
-    from .projects import get_for_member
+    from .projects import check_member
 
-    get_for_member(actor, project_id, load=False)
+    check_member(actor, project_id)
     db.session.execute(
         delete(ProjectFollow).where(
             ProjectFollow.user_id == actor.id,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..connection import read_memo
+from ..database import Prepared, read
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import (
@@ -46,7 +47,7 @@ def get_for_member(actor: Actor, project_id: uuid.UUID, *, load: bool = True) ->
     checks once, however many of its reads ask (`load=False`: the check alone)."""
     memo = read_memo()
     key = ("member", actor.id, project_id)
-    if memo is not None and not load and key in memo:
+    if memo is not None and not load and memo.get(key) is not None:
         return memo[key]
     query = (
         select(Project)
@@ -61,6 +62,28 @@ def get_for_member(actor: Actor, project_id: uuid.UUID, *, load: bool = True) ->
     if memo is not None:
         memo[key] = project
     return project
+
+
+# A membership row exists only while its project does (it is deleted with it).
+_MEMBERSHIP = Prepared(
+    select(Membership.__table__.c.user_id).where(
+        Membership.__table__.c.project_id == bindparam("project_id"),
+        Membership.__table__.c.user_id == bindparam("user_id"),
+    )
+)
+
+
+def check_member(actor: Actor, project_id: uuid.UUID) -> None:
+    """NotFound unless the actor is a member of the project: `get_for_member` for a
+    caller that needs the check alone, in one prepared read (once a safe request)."""
+    memo = read_memo()
+    key = ("member", actor.id, project_id)
+    if memo is not None and key in memo:
+        return
+    if not read(_MEMBERSHIP, {"project_id": project_id, "user_id": actor.id}):
+        raise NotFound(PROJECT_NOT_FOUND)
+    if memo is not None:
+        memo[key] = None
 
 
 def get_for_owner(actor: Actor, project_id: uuid.UUID) -> Project:
@@ -150,7 +173,7 @@ def delete_project(
 def list_members(
     actor: Actor, project_id: uuid.UUID, *, offset: int = 0, limit: int | None = None
 ) -> Page[User]:
-    get_for_member(actor, project_id, load=False)
+    check_member(actor, project_id)
     base = (
         select(User)
         .join(Membership, Membership.user_id == User.id)

@@ -270,7 +270,7 @@ def list_for_project(
     """The project's tasks in board order: by column, then position."""
     if filters == TaskFilter():
         return _board_page(actor, project_id, offset, limit)
-    projects.get_for_member(actor, project_id, load=False)
+    projects.check_member(actor, project_id)
     query = filters.apply(
         select_cards()
         .join(COLUMNS, COLUMNS.c.id == TASKS.c.column_id)
@@ -580,7 +580,7 @@ def comment_counts(
 ) -> dict[uuid.UUID, int]:
     """How many comments each card of the board has (cards without any are left out);
     only the given cards' when given (what a page shows of a large board)."""
-    projects.get_for_member(actor, project_id, load=False)
+    projects.check_member(actor, project_id)
     if cards is None:
         rows = read(_COMMENT_COUNTS_QUERY, {"project_id": project_id})
         return {task_id: count for task_id, count in rows}

@@ -201,7 +201,7 @@ def create(
 ) -> Card:
     """Create a card at the end of its column (`at_top`: at its top): `column_id`, else
     the first column of `status`'s category (To Do's without either)."""
-    projects.get_for_member(actor, project_id, load=False)
+    projects.check_member(actor, project_id)
     title = check_title(title)
     description = check_description(description)
     if status is not None:

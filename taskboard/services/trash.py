@@ -285,7 +285,7 @@ def for_project(
     """The project's trashed tasks, newest first (members only)."""
     from . import projects
 
-    projects.get_for_member(actor, project_id, load=False)
+    projects.check_member(actor, project_id)
     where = (TrashItem.kind == "task") & (TrashItem.project_id == project_id)
     return _page(where, offset, limit)
 
@@ -361,7 +361,7 @@ def restore_task(actor: Actor, task_id: uuid.UUID) -> uuid.UUID:
     from .tasks import record, shift
 
     item = _item((TrashItem.kind == "task") & (TrashItem.task_id == task_id))
-    projects.get_for_member(actor, item.project_id, load=False)
+    projects.check_member(actor, item.project_id)
     lock_project(item.project_id, task_id)
     # Taken first: a concurrent restore, purge or "delete for good" finds it gone (the
     # DELETE locks its row on PostgreSQL), so its files are never removed under the card.
@@ -500,7 +500,7 @@ def forget(actor: Actor, item_id: uuid.UUID) -> None:
     else:
         from . import projects
 
-        projects.get_for_member(actor, found.project_id, load=False)
+        projects.check_member(actor, found.project_id)
     _, files = _purge(where)
     db.session.commit()
     if files:
