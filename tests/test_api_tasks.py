@@ -83,6 +83,42 @@ def test_create_task_full_shape(alice, bob, project):
     assert {a["detail"]["user_id"] for a in history[:2]} == {alice.id, bob.id}
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"description": "  Notes  ", "due_date": "2030-01-02T17:30:00.123456+02:00"},
+        {"status": "done", "assignees": 1, "labels": 1},
+        {"assignees": 2, "labels": 2},  # several: read back in the database's order
+    ],
+    ids=["plain", "described", "one-each", "several"],
+)
+def test_a_creates_answer_is_what_reading_the_card_gives(alice, bob, project, extra):
+    """A create answers with the card it wrote, without reading it back where it can:
+    the answer is exactly what a GET of the card gives next, every field."""
+    pid = project["id"]
+    body: dict[str, Any] = {"title": " Fresh card ", **extra}
+    people = [bob.id, alice.id][: body.pop("assignees", 0)]
+    if people:
+        body["assignee_ids"] = people
+    count = body.pop("labels", 0)
+    if count:
+        made = [
+            alice.post(f"{API}/projects/{pid}/labels", json={"name": name, "color": color})
+            for name, color in (("urgent", "red"), ("Backend", "blue"))[:count]
+        ]
+        body["label_ids"] = [resp.json["id"] for resp in made]
+    alice.create_task(pid, "already there")
+    created = alice.post(f"{API}/projects/{pid}/tasks", json=body)
+    assert created.status_code == 201, created.json
+    read = alice.get(f"{API}/tasks/{created.json['id']}")
+    assert read.status_code == 200
+    assert created.json == read.json
+    assert created.headers.get("ETag") == read.headers.get("ETag")
+    assert len(created.json["assignees"]) == len(people)
+    assert len(created.json["labels"]) == count
+
+
 def test_new_tasks_are_appended_to_their_column_in_creation_order(alice, project):
     pid = project["id"]
     for title in ("a", "b", "c"):

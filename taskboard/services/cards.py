@@ -247,6 +247,39 @@ def _card(row: Any, assignees: list[Person], tags: list[Tag]) -> Card:
     )
 
 
+def written(
+    task: Task, creator: Any, assignees: Sequence[Any], labels: Sequence[Any]
+) -> Card | None:
+    """The card a transaction has just written, from the values it wrote (call it after
+    the flush, before the commit expires them): a create's answer with no read after its
+    commit. None where the read is needed: with several assignees or labels, whose order
+    is the database's collation of their names."""
+    if len(assignees) > 1 or len(labels) > 1:
+        return None
+
+    def utc(moment: Any) -> Any:
+        return None if moment is None else moment.astimezone(UTC)
+
+    return Card(
+        id=task.id,
+        project_id=task.project_id,
+        column_id=task.column_id,
+        title=task.title,
+        description=task.description,
+        status=task.status,
+        position=task.position,
+        due_date=utc(task.due_date),
+        created_at=utc(task.created_at),
+        updated_at=utc(task.updated_at),
+        version=task.version,
+        created_by=Person(creator.id, creator.email, creator.name),
+        checklist=Checklist(task.checklist_done, task.checklist_total),
+        attachment_count=task.attachment_count,
+        assignees=[Person(user.id, user.email, user.name) for user in assignees],
+        labels=[Tag(label.id, label.name, label.color) for label in labels],
+    )
+
+
 _ASSIGNED = USERS.alias("assigned")
 
 

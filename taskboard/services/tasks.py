@@ -32,7 +32,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import columns, labels, projects, trash, webhooks
+from . import cards, columns, labels, projects, trash, webhooks
 from .cards import Card
 from .common import (
     COMMENT_MAX,
@@ -241,10 +241,11 @@ def create(
     outbox = Outbox()
     outbox.assigned(task, assignees, actor)
     outbox.event(project_id, "task.created", actor, task=webhooks.task_data(task))
+    card = cards.written(task, actor, assignees, chosen_labels)
     db.session.commit()
     outbox.dispatch()
     # By the id at hand: reading `task.id` after the commit would load the task again.
-    return get_for_member(actor, task_id)
+    return card if card is not None else get_for_member(actor, task_id)
 
 
 def _move(
