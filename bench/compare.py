@@ -3,6 +3,7 @@
     git worktree add /tmp/before <commit>
     .venv/bin/python bench/compare.py /tmp/before .              # SQLite
     .venv/bin/python bench/compare.py /tmp/before . --database postgresql
+    .venv/bin/python bench/compare.py /tmp/before . --requests create,move --clock cpu
 
 This machine's speed drifts by half and more from one minute to the next, so two runs of
 bench/costs.py taken a minute apart compare the machine as much as the code. Here each
@@ -15,6 +16,9 @@ and `write_requests` (there since 2026-12-03).
 
 The requests are bench/costs.py's: the API's list (a page of 50 tasks) and one task with
 a bearer token, the board page with a session cookie, bench/run.py's create and move.
+`--clock cpu` times the process's CPU instead of the wall clock: what a request costs of
+the one core a waitress process's threads share, without the waits for PostgreSQL (which
+other threads fill under load).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from pathlib import Path
 BLOCKS = {"list": 30, "get": 100, "board": 10, "create": 20, "move": 20}  # requests a block
 
 
-def worker(root: Path, kind: str) -> None:
+def worker(root: Path, kind: str, clock: str) -> None:
     """Serve blocks of requests from one checkout: read "<request> <n>", print a median."""
     sys.path.insert(0, str(root))
     from bench.costs import caller, session_cookie, write_requests
@@ -68,13 +72,14 @@ def worker(root: Path, kind: str) -> None:
             for _ in range(10):
                 request()
         print("ready", flush=True)
+        now = time.process_time if clock == "cpu" else time.perf_counter
         for line in sys.stdin:
             name, n = line.split()
             times = []
             for _ in range(int(n)):
-                started = time.perf_counter()
+                started = now()
                 requests[name]()
-                times.append(time.perf_counter() - started)
+                times.append(now() - started)
             print(statistics.median(times) * 1000, flush=True)
 
 
@@ -84,10 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("after", type=Path, help="the checkout to measure")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--requests", default=",".join(BLOCKS), help="of " + ", ".join(BLOCKS))
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.worker.resolve(), args.database)
+        worker(args.worker.resolve(), args.database, args.clock)
         return 0
     sides = {"before": args.before.resolve(), "after": args.after.resolve()}
     procs = {
@@ -99,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                 ".",
                 "--database",
                 args.database,
+                "--clock",
+                args.clock,
                 "--worker",
                 str(root),
             ],
@@ -114,9 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             pass
         if not line:
             raise SystemExit(f"the {side} checkout did not start")
-    medians: dict[str, dict[str, list[float]]] = {k: {s: [] for s in sides} for k in BLOCKS}
+    blocks = {name: BLOCKS[name] for name in args.requests.split(",")}
+    medians: dict[str, dict[str, list[float]]] = {k: {s: [] for s in sides} for k in blocks}
     for turn in range(args.rounds):
-        for name, n in BLOCKS.items():
+        for name, n in blocks.items():
             for side in ("before", "after") if turn % 2 == 0 else ("after", "before"):
                 proc = procs[side]
                 assert proc.stdin is not None and proc.stdout is not None
@@ -127,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         before, after = by_side["before"], by_side["after"]
         ratio = statistics.median(a / b for a, b in zip(after, before, strict=True))
         print(
-            f"{args.database:10s} {name:6s} before {statistics.median(before):7.3f} ms  "
+            f"{args.database:10s} {name:6s} {args.clock} "
+            f"before {statistics.median(before):7.3f} ms  "
             f"after {statistics.median(after):7.3f} ms  after/before {ratio:.2f}"
         )
     for proc in procs.values():
