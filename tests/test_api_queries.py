@@ -172,3 +172,19 @@ def test_writes_read_each_row_they_need_once(alice, team, count_queries):
         assert len(selects) == len(set(selects)), counter.statements
     assert moved.count <= 14, moved.statements
     assert created.count <= 14, created.statements
+
+
+def test_a_create_holds_the_boards_lock_for_its_writes_only(alice, team, count_queries):
+    """Between taking the board's lock and committing, a create sends the lock's mark,
+    its column and size, and its rows: the membership and the webhooks are read before
+    the lock, and the answer is the card it wrote, not read back after the commit."""
+    with count_queries() as created:
+        resp = alice.create_task(team["pid"], "locked briefly")
+    assert resp["title"] == "locked briefly"
+    statements = [s.lstrip().upper() for s in created.statements]
+    lock = next(i for i, s in enumerate(statements) if s.startswith("UPDATE PROJECTS"))
+    before, held = statements[:lock], statements[lock + 1 :]
+    assert any("FROM WEBHOOKS" in s for s in before), before
+    assert any("FROM MEMBERSHIPS" in s for s in before), before
+    assert not any("WEBHOOKS" in s or "MEMBERSHIPS" in s for s in held), held
+    assert all(not s.startswith("SELECT") or "BOARD_COLUMNS" in s for s in held), held

@@ -127,13 +127,23 @@ class Outbox:
         self.later: list[uuid.UUID] = []  # to send once their coalescing window is over
         self.hook_ids: list[uuid.UUID] = []
         self._muting: dict[uuid.UUID, set[uuid.UUID]] = {}  # project → who mutes it
+        self._hooks: dict[uuid.UUID, list[Any]] = {}  # project → its active webhooks
+
+    def read_hooks(self, project_id: uuid.UUID) -> None:
+        """Read the project's webhooks now, before the board's write lock, so that the
+        events of the change ask nothing while the lock is held. (A webhook added while
+        the change runs is as if added just after it.)"""
+        from . import webhooks
+
+        self._hooks[project_id] = webhooks.active(project_id)
 
     def event(self, project_id: uuid.UUID, event: str, actor: Actor, **objects: Any) -> None:
         """A webhook event of the project (`webhooks.EVENTS`): a delivery row for each
         webhook that wants it, in this transaction, queued by `dispatch()`."""
         from . import webhooks  # webhooks registers its own mail kind here
 
-        self.hook_ids.extend(webhooks.record(project_id, event, actor, objects))
+        hooks = self._hooks.get(project_id)
+        self.hook_ids.extend(webhooks.record(project_id, event, actor, objects, hooks))
 
     def add(
         self,

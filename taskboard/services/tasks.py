@@ -210,6 +210,8 @@ def create(
     assignees = _members(project_id, assignee_ids)
     chosen_labels = labels.of_project(project_id, label_ids)
     task_id = uuid.uuid4()
+    outbox = Outbox()
+    outbox.read_hooks(project_id)
     _lock_board(project_id, task_id)
     column, size = columns.for_task(project_id, column_id, status)
     status = column.category
@@ -238,7 +240,6 @@ def create(
     for label in chosen_labels:
         db.session.add(TaskLabel(task_id=task.id, label_id=label.id))
         record(task.id, actor, "label_added", now, label_id=str(label.id), name=label.name)
-    outbox = Outbox()
     outbox.assigned(task, assignees, actor)
     outbox.event(project_id, "task.created", actor, task=webhooks.task_data(task))
     card = cards.written(task, actor, assignees, chosen_labels)

@@ -323,21 +323,31 @@ def _delivery(hook_id: uuid.UUID, event: str, body: str, now: datetime) -> Webho
     return delivery
 
 
+def active(project_id: uuid.UUID) -> list[Any]:
+    """The project's active webhooks: (id, events) rows."""
+    return read(_ACTIVE_HOOKS, {"project_id": project_id})
+
+
 def record(
-    project_id: uuid.UUID, event: str, actor: Actor, objects: dict[str, Any]
+    project_id: uuid.UUID,
+    event: str,
+    actor: Actor,
+    objects: dict[str, Any],
+    hooks: list[Any] | None = None,
 ) -> list[uuid.UUID]:
     """Write a delivery of this event for each active webhook of the project that wants
-    it; the ids, to hand to the queue after the commit."""
-    hooks = [
+    it (`hooks`: the project's `active()` ones, if read already); the ids, to hand to the
+    queue after the commit."""
+    wanted = [
         row.id
-        for row in read(_ACTIVE_HOOKS, {"project_id": project_id})
+        for row in (active(project_id) if hooks is None else hooks)
         if event in (row.events or [])
     ]
-    if not hooks:
+    if not wanted:
         return []
     body = _body(event, project_id, actor, objects)
     now = utcnow()
-    return [_delivery(hook_id, event, body, now).id for hook_id in hooks]
+    return [_delivery(hook_id, event, body, now).id for hook_id in wanted]
 
 
 # Every write of a board asks it: most boards have no webhook at all.
