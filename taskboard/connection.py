@@ -12,7 +12,10 @@ transaction for reads anyway. The pool restores the usual isolation level when t
 connection goes back.
 
 Everywhere else (a POST, the CLI, a job) the session opens its own connection on the
-engine, as Flask-SQLAlchemy's does, and `read` runs on it.
+engine, as Flask-SQLAlchemy's does, and `read` runs on it. Once such a request has
+committed, what it reads next (its answer: the card it changed, as a GET would read it)
+runs on the request's connection too, rather than in a transaction of its own; should the
+session begin again, it gives that connection back first, so a request never holds two.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import Connection, Engine
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _KEY = "request_connection"
 _MEMO = "request_read_memo"
+_COMMITTED = "request_committed"
 
 
 def in_safe_request() -> bool:
@@ -45,7 +49,21 @@ def request_connection(engine: Engine) -> Connection:
 
 def pop_request_connection() -> Connection | None:
     g.pop(_MEMO, None)
+    g.pop(_COMMITTED, None)
     return g.pop(_KEY, None)
+
+
+def after_commit(_session: Any) -> None:
+    """The session committed (an event listener): in a request, its later reads are
+    a GET's."""
+    if has_request_context():
+        setattr(g, _COMMITTED, True)
+
+
+def reads_on_request_connection() -> bool:
+    """Whether `read`, outside the session's transaction, takes the request's connection:
+    in a safe request, and in any other once it has committed."""
+    return has_request_context() and (request.method in SAFE_METHODS or _COMMITTED in g)
 
 
 def read_memo() -> dict[Any, Any] | None:
@@ -77,11 +95,11 @@ class Session(flask_sqlalchemy.session.Session):
         **kwargs: Any,
     ) -> Engine | Connection:
         found = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
-        if (
-            bind is None
-            and not self.in_transaction()
-            and in_safe_request()
-            and isinstance(found, Engine)
-        ):
-            return request_connection(found)
+        if bind is None and not self.in_transaction() and isinstance(found, Engine):
+            if in_safe_request():
+                return request_connection(found)
+            if has_request_context() and _KEY in g:  # read after a commit, now a write
+                connection = pop_request_connection()
+                if connection is not None:
+                    connection.close()
         return found

@@ -10,7 +10,12 @@ from flask import Flask
 from sqlalchemy import Connection, Dialect, Engine, Select, event, exc
 
 from . import writers
-from .connection import in_safe_request, pop_request_connection, request_connection
+from .connection import (
+    after_commit,
+    pop_request_connection,
+    reads_on_request_connection,
+    request_connection,
+)
 from .extensions import db
 
 BUSY_TIMEOUT_S = 10  # how long a writer waits for another (thread or process) to finish
@@ -37,6 +42,7 @@ def init_app(app: Flask) -> None:
         event.listen(db.session, "do_orm_execute", writers.before_execute)
         event.listen(db.session, "before_flush", writers.before_flush)
         event.listen(db.session, "after_transaction_end", writers.after_transaction_end)
+        event.listen(db.session, "after_commit", after_commit)
     app.teardown_request(_end_request_connection)
 
 
@@ -210,8 +216,9 @@ def read(statement: Select | Prepared, params: dict[str, Any] | None = None) -> 
     the statement and wherever it runs.
 
     It runs where the ORM session runs, pending changes flushed first as the session
-    would (`taskboard.connection` says which connection that is). In a safe request it
-    takes the request's connection without beginning the session.
+    would (`taskboard.connection` says which connection that is). In a safe request, and
+    in any other once it has committed, it takes the request's connection without
+    beginning the session.
 
     A `Prepared` statement runs on that connection's driver cursor; any other by SQLAlchemy.
     """
@@ -225,7 +232,7 @@ def _connection_for_read() -> Connection:
     session = db.session() if db.session.registry.has() else None
     if session is not None and (session.new or session.deleted or session.dirty):
         session.flush()
-    if (session is None or not session.in_transaction()) and in_safe_request():
+    if (session is None or not session.in_transaction()) and reads_on_request_connection():
         return request_connection(db.engine)
     return db.session.connection()
 

@@ -80,7 +80,8 @@ def test_one_task_costs_a_constant_few_queries(alice, team, count_queries):
 def test_reads_run_without_a_transaction_and_writes_within_one(app, alice, team):
     """On PostgreSQL a GET needs no BEGIN/ROLLBACK round trips (each statement of a
     READ COMMITTED transaction has its own snapshot anyway); writes stay atomic, also on a
-    connection a GET used before."""
+    connection a GET used before. The write's answer, read after its commit, is read as a
+    GET reads."""
     import sqlalchemy as sa
 
     from taskboard.extensions import db
@@ -104,7 +105,10 @@ def test_reads_run_without_a_transaction_and_writes_within_one(app, alice, team)
         sa.event.remove(engine, "before_cursor_execute", record)
     assert reads and all(autocommit for _, autocommit in reads), reads
     assert any(verb == "UPDATE" for verb, _ in writes)
-    assert not any(autocommit for _, autocommit in writes), writes
+    last_write = max(i for i, (verb, _) in enumerate(writes) if verb != "SELECT")
+    assert not any(autocommit for _, autocommit in writes[: last_write + 1]), writes
+    answer = writes[last_write + 1 :]
+    assert answer and all(verb == "SELECT" and autocommit for verb, autocommit in answer), writes
 
 
 def test_a_read_takes_one_connection_and_gives_it_back(app, alice, team):
@@ -174,17 +178,26 @@ def test_writes_read_each_row_they_need_once(alice, team, count_queries):
     assert created.count <= 14, created.statements
 
 
-def test_a_create_holds_the_boards_lock_for_its_writes_only(alice, team, count_queries):
+def test_a_write_holds_the_boards_lock_for_its_own_work(alice, team, count_queries):
     """Between taking the board's lock and committing, a create sends the lock's mark,
-    its column and size, and its rows: the membership and the webhooks are read before
-    the lock, and the answer is the card it wrote, not read back after the commit."""
+    its column and size, and its rows; the membership and the webhooks are read before
+    the lock, and the answer is the card it wrote, not read back. A move reads the
+    webhooks before the lock too, and its answer after the commit."""
+    tid = alice.create_task(team["pid"], "to move")["id"]
     with count_queries() as created:
         resp = alice.create_task(team["pid"], "locked briefly")
     assert resp["title"] == "locked briefly"
+    with count_queries() as moved:
+        resp = alice.patch(f"{API}/tasks/{tid}", json={"status": "done"})
+    assert resp.status_code == 200, resp.json
+    for counter in (created, moved):
+        statements = [s.lstrip().upper() for s in counter.statements]
+        at = next(i for i, s in enumerate(statements) if s.startswith("UPDATE PROJECTS"))
+        assert any("FROM WEBHOOKS" in s or "JOIN WEBHOOKS" in s for s in statements[:at])
+        assert not any("WEBHOOKS" in s for s in statements[at + 1 :]), statements
     statements = [s.lstrip().upper() for s in created.statements]
-    lock = next(i for i, s in enumerate(statements) if s.startswith("UPDATE PROJECTS"))
-    before, held = statements[:lock], statements[lock + 1 :]
-    assert any("FROM WEBHOOKS" in s for s in before), before
+    at = next(i for i, s in enumerate(statements) if s.startswith("UPDATE PROJECTS"))
+    before, held = statements[:at], statements[at + 1 :]
     assert any("FROM MEMBERSHIPS" in s for s in before), before
-    assert not any("WEBHOOKS" in s or "MEMBERSHIPS" in s for s in held), held
+    assert not any("MEMBERSHIPS" in s for s in held), held
     assert all(not s.startswith("SELECT") or "BOARD_COLUMNS" in s for s in held), held

@@ -24,7 +24,7 @@ import taskboard.services
 from taskboard import database
 from taskboard.database import Prepared, Rows, read
 from taskboard.extensions import db
-from taskboard.models import LoginSession, PersonalToken, Task, Webhook
+from taskboard.models import LoginSession, PersonalToken, Project, Task, Webhook
 from taskboard.queue import job_context
 from taskboard.services import cards, inbox, tokens
 
@@ -193,6 +193,7 @@ def params_for(alice: Any, bob: Any, board: dict[str, Any]) -> dict[str, list[di
         ],
         "task_reads._COMMENT_COUNTS_QUERY": [{"project_id": pid}, {"project_id": nobody}],
         "webhooks._ACTIVE_HOOKS": [{"project_id": pid}, {"project_id": nobody}],
+        "webhooks._CARD_HOOKS": [{"card_id": ids[0]}, {"card_id": nobody}],
         "projects._MEMBERSHIP": [
             {"project_id": pid, "user_id": user},
             {"project_id": pid, "user_id": nobody},
@@ -375,6 +376,45 @@ def test_a_request_holds_one_connection(app: Flask, client: Any, alice: Any) -> 
         held.clear()
         assert alice.patch(f"{API}/tasks/{task['id']}", json={"title": "two"}).status_code == 200
         assert held and max(held) == 1, held
+        assert engine.pool.checkedout() == 0
+    finally:
+        sa.event.remove(engine, "checkout", checkout)
+
+
+def test_a_write_reads_after_its_commit_as_a_get_and_never_holds_two_connections(
+    app: Flask, alice: Any
+) -> None:
+    """After a POST's commit, `read` takes the request's connection (autocommit on
+    PostgreSQL), as in a GET. Should the session then write again, that connection goes
+    back to the pool first: one connection at a time, and the second write is a
+    transaction of its own, rolled back whole when it fails."""
+    project = alice.create_project()
+    task = alice.create_task(project["id"], "first")
+    pid, tid = uuid.UUID(project["id"]), uuid.UUID(task["id"])
+    engine_held: list[int] = []
+    with app.app_context():
+        engine = db.engine
+
+    def checkout(*_: Any) -> None:
+        engine_held.append(engine.pool.checkedout())
+
+    sa.event.listen(engine, "checkout", checkout)
+    try:
+        with app.test_request_context("/", method="POST"):
+            db.session.execute(sa.update(Task).where(Task.id == tid).values(title="second"))
+            db.session.commit()
+            rows = read(sa.select(Task.title).where(Task.id == tid))
+            assert rows.first().title == "second"
+            request_connection = database._connection_for_read()
+            if engine.dialect.name == "postgresql":
+                assert request_connection.connection.dbapi_connection.autocommit
+            db.session.execute(sa.update(Task).where(Task.id == tid).values(title="third"))
+            session_connection = db.session.connection()
+            assert session_connection is not request_connection
+            db.session.rollback()  # the second write, undone whole
+            assert read(sa.select(Task.title).where(Task.id == tid)).first().title == "second"
+            assert read(sa.select(Project.title).where(Project.id == pid)).first()
+        assert engine_held and max(engine_held) == 1, engine_held
         assert engine.pool.checkedout() == 0
     finally:
         sa.event.remove(engine, "checkout", checkout)

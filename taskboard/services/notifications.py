@@ -137,6 +137,14 @@ class Outbox:
 
         self._hooks[project_id] = webhooks.active(project_id)
 
+    def read_card_hooks(self, card_id: uuid.UUID) -> None:
+        """`read_hooks` for the project of a card (a card stays in its project)."""
+        from . import webhooks
+
+        project_id, hooks = webhooks.active_for_card(card_id)
+        if project_id is not None:
+            self._hooks[project_id] = hooks
+
     def event(self, project_id: uuid.UUID, event: str, actor: Actor, **objects: Any) -> None:
         """A webhook event of the project (`webhooks.EVENTS`): a delivery row for each
         webhook that wants it, in this transaction, queued by `dispatch()`."""

@@ -36,12 +36,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 
 from ..database import Prepared, read
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
-from ..models import Project, Webhook, WebhookDelivery, utcnow
+from ..models import Project, Task, Webhook, WebhookDelivery, utcnow
 from . import projects
 from .common import Actor, Page
 from .notifications import Outbox, register_kind
@@ -328,6 +328,15 @@ def active(project_id: uuid.UUID) -> list[Any]:
     return read(_ACTIVE_HOOKS, {"project_id": project_id})
 
 
+def active_for_card(card_id: uuid.UUID) -> tuple[uuid.UUID | None, list[Any]]:
+    """The card's project and that project's active webhooks, in one read (before a
+    change of the card takes its board's lock); (None, []) for no such card."""
+    rows = read(_CARD_HOOKS, {"card_id": card_id})
+    if not rows:
+        return None, []
+    return rows[0].project_id, [row for row in rows if row.id is not None]
+
+
 def record(
     project_id: uuid.UUID,
     event: str,
@@ -355,6 +364,18 @@ _ACTIVE_HOOKS = Prepared(
     select(WEBHOOKS.c.id, WEBHOOKS.c.events).where(
         WEBHOOKS.c.project_id == bindparam("project_id"), WEBHOOKS.c.active.is_(True)
     )
+)
+
+
+_TASKS = Task.__table__
+_CARD_HOOKS = Prepared(
+    select(_TASKS.c.project_id, WEBHOOKS.c.id, WEBHOOKS.c.events)
+    .select_from(_TASKS)
+    .outerjoin(
+        WEBHOOKS,
+        and_(WEBHOOKS.c.project_id == _TASKS.c.project_id, WEBHOOKS.c.active.is_(True)),
+    )
+    .where(_TASKS.c.id == bindparam("card_id"))
 )
 
 
