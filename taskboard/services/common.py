@@ -102,7 +102,7 @@ def lock_project(project_id: uuid.UUID, *cards: uuid.UUID) -> None:
     (a card's fields, place, comments or checklist); without them it is a change of the
     board's layout. Polls of the board answer just those cards (`BoardChange`).
     """
-    version = _write(_LOCK, {"project_id": project_id}).scalar()
+    version = execute_write(_LOCK, {"project_id": project_id}).scalar()
     if version is None:  # deleted meanwhile
         raise NotFound("No such project.")
     _board_changed(project_id, version, cards)
@@ -136,7 +136,7 @@ _FORGET = sql_delete(BOARD_CHANGES).where(
 )
 
 
-def _write(statement: Any, params: Any) -> Any:
+def execute_write(statement: Any, params: Any) -> Any:
     """Run a Core write on the session's transaction, after taking the writer turn the
     session's own writes take (`writers`: SQLite's writers queue in turn)."""
     session = db.session()
@@ -148,7 +148,7 @@ def lock_project_of_card(card_id: uuid.UUID) -> bool:
     """`lock_project` for the change of one card, found by the lock's own statement: what
     the writer reads of the card afterwards is current, with no second read. False if
     there is no such card (the caller answers as for one it may not see)."""
-    row = _write(_LOCK_BY_CARD, {"card_id": card_id}).first()
+    row = execute_write(_LOCK_BY_CARD, {"card_id": card_id}).first()
     if row is None:
         return False
     _board_changed(row.id, row.board_version, (card_id,))
@@ -160,9 +160,9 @@ def _board_changed(project_id: uuid.UUID, version: int, cards: tuple[uuid.UUID, 
         {"project_id": project_id, "version": version, "task_id": card}
         for card in (cards or (None,))
     ]
-    _write(_CHANGED, rows[0] if len(rows) == 1 else rows)
+    execute_write(_CHANGED, rows[0] if len(rows) == 1 else rows)
     if version % 50 == 0:  # now and then, not a statement more on every write
-        _write(_FORGET, {"project_id": project_id, "oldest": version - CHANGES_KEPT})
+        execute_write(_FORGET, {"project_id": project_id, "oldest": version - CHANGES_KEPT})
 
 
 # Input limits, declared once: the services enforce them, and the API's schemas (and so

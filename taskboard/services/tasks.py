@@ -43,6 +43,7 @@ from .common import (
     check_title,
     check_version,
     clean_text,
+    execute_write,
     lock_project,
     lock_project_of_card,
 )
@@ -127,20 +128,22 @@ def shift(column_id: uuid.UUID, lower: int, upper: int | None, by: int) -> None:
     """Add `by` to the position of the cards at lower ≤ position (< upper) in one column."""
     params = {"in_column": column_id, "lower": lower, "by": by}
     if upper is None:
-        db.session.execute(_SHIFT_TO_END, params)
+        execute_write(_SHIFT_TO_END, params)
     else:
-        db.session.execute(_SHIFT_BETWEEN, {**params, "upper": upper})
+        execute_write(_SHIFT_BETWEEN, {**params, "upper": upper})
 
 
 # A card's change runs these on every move: built once, as building a statement and its
 # cache key costs about what sending it does.
+# On the table, run on the session's connection (`execute_write`): the cards shifted are
+# not the one moving, whose own row the session writes.
+_TASKS = Task.__table__
 _SHIFT_TO_END = (
-    sql_update(Task)
-    .where(Task.column_id == bindparam("in_column"), Task.position >= bindparam("lower"))
-    .values(position=Task.position + bindparam("by"), version=Task.version + 1)
-    .execution_options(synchronize_session=False)
+    sql_update(_TASKS)
+    .where(_TASKS.c.column_id == bindparam("in_column"), _TASKS.c.position >= bindparam("lower"))
+    .values(position=_TASKS.c.position + bindparam("by"), version=_TASKS.c.version + 1)
 )
-_SHIFT_BETWEEN = _SHIFT_TO_END.where(Task.position < bindparam("upper"))
+_SHIFT_BETWEEN = _SHIFT_TO_END.where(_TASKS.c.position < bindparam("upper"))
 # The assignees, for reassigning and for notifying them; what a read shows is a Card.
 # The card with its assignees in one statement (joined: one round trip under the lock).
 _FIND = (
