@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy import update as sql_update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
@@ -145,11 +145,12 @@ _SHIFT_TO_END = (
 )
 _SHIFT_BETWEEN = _SHIFT_TO_END.where(_TASKS.c.position < bindparam("upper"))
 # The assignees, for reassigning and for notifying them; what a read shows is a Card.
-# The card with its assignees in one statement (joined: one round trip under the lock).
+# The card, then its assignees. Not joined in one statement: SQLite plans that join
+# (with the assignees' order) as a scan, 10 ms at 10,000 cards where the two take 0.1 ms.
 _FIND = (
     visible_to(bindparam("user_id"))
     .where(Task.id == bindparam("task_id"))
-    .options(joinedload(Task.assignees))
+    .options(selectinload(Task.assignees))
 )
 
 
@@ -177,8 +178,7 @@ def _members(project_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> list[User]
 
 def _find(actor: Actor, task_id: uuid.UUID) -> Task | None:
     """The task to change, if the actor is a member of its project."""
-    found = db.session.execute(_FIND, {"user_id": actor.id, "task_id": task_id})
-    return found.unique().scalar_one_or_none()
+    return db.session.scalar(_FIND, {"user_id": actor.id, "task_id": task_id})
 
 
 def _load_locked(actor: Actor, task_id: uuid.UUID) -> Task:
