@@ -113,7 +113,7 @@ BOARD_CHANGES = BoardChange.__table__
 
 # The statements every writer of a board runs, built once, on the tables: run on the
 # session's connection they skip the ORM's execution of a statement, about as costly
-# as sending it (`_write`).
+# as sending it (`execute_write`).
 _LOCK = (
     sql_update(PROJECTS)
     .where(PROJECTS.c.id == bindparam("project_id"))
