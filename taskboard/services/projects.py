@@ -65,10 +65,11 @@ def get_for_member(actor: Actor, project_id: uuid.UUID, *, load: bool = True) ->
 
 
 # A membership row exists only while its project does (it is deleted with it).
+MEMBERSHIPS = Membership.__table__
 _MEMBERSHIP = Prepared(
-    select(Membership.__table__.c.user_id).where(
-        Membership.__table__.c.project_id == bindparam("project_id"),
-        Membership.__table__.c.user_id == bindparam("user_id"),
+    select(MEMBERSHIPS.c.user_id).where(
+        MEMBERSHIPS.c.project_id == bindparam("project_id"),
+        MEMBERSHIPS.c.user_id == bindparam("user_id"),
     )
 )
 

@@ -33,7 +33,7 @@ from ..models import (
     utcnow,
 )
 from . import cards, columns, labels, projects, trash, webhooks
-from .cards import Card
+from .cards import TASKS, Card
 from .common import (
     COMMENT_MAX,
     UNSET,
@@ -137,13 +137,12 @@ def shift(column_id: uuid.UUID, lower: int, upper: int | None, by: int) -> None:
 # cache key costs about what sending it does.
 # On the table, run on the session's connection (`execute_write`): the cards shifted are
 # not the one moving, whose own row the session writes.
-_TASKS = Task.__table__
 _SHIFT_TO_END = (
-    sql_update(_TASKS)
-    .where(_TASKS.c.column_id == bindparam("in_column"), _TASKS.c.position >= bindparam("lower"))
-    .values(position=_TASKS.c.position + bindparam("by"), version=_TASKS.c.version + 1)
+    sql_update(TASKS)
+    .where(TASKS.c.column_id == bindparam("in_column"), TASKS.c.position >= bindparam("lower"))
+    .values(position=TASKS.c.position + bindparam("by"), version=TASKS.c.version + 1)
 )
-_SHIFT_BETWEEN = _SHIFT_TO_END.where(_TASKS.c.position < bindparam("upper"))
+_SHIFT_BETWEEN = _SHIFT_TO_END.where(TASKS.c.position < bindparam("upper"))
 # The assignees, for reassigning and for notifying them; what a read shows is a Card.
 # The card, then its assignees. Not joined in one statement: SQLite plans that join
 # (with the assignees' order) as a scan, 10 ms at 10,000 cards where the two take 0.1 ms.

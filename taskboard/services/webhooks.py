@@ -41,8 +41,9 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from ..database import Prepared, read
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
-from ..models import Project, Task, Webhook, WebhookDelivery, utcnow
+from ..models import Project, Webhook, WebhookDelivery, utcnow
 from . import projects
+from .cards import TASKS
 from .common import Actor, Page
 from .notifications import Outbox, register_kind
 
@@ -367,15 +368,14 @@ _ACTIVE_HOOKS = Prepared(
 )
 
 
-_TASKS = Task.__table__
 _CARD_HOOKS = Prepared(
-    select(_TASKS.c.project_id, WEBHOOKS.c.id, WEBHOOKS.c.events)
-    .select_from(_TASKS)
+    select(TASKS.c.project_id, WEBHOOKS.c.id, WEBHOOKS.c.events)
+    .select_from(TASKS)
     .outerjoin(
         WEBHOOKS,
-        and_(WEBHOOKS.c.project_id == _TASKS.c.project_id, WEBHOOKS.c.active.is_(True)),
+        and_(WEBHOOKS.c.project_id == TASKS.c.project_id, WEBHOOKS.c.active.is_(True)),
     )
-    .where(_TASKS.c.id == bindparam("card_id"))
+    .where(TASKS.c.id == bindparam("card_id"))
 )
 
 
